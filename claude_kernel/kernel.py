@@ -1,0 +1,357 @@
+"""The Claude kernel: each cell is a prompt, each execution one streamed turn
+of the notebook's Claude Code session."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ipykernel.kernelbase import Kernel
+from traitlets import Float, Int, Unicode, default
+
+from . import __version__
+from .agent import AgentConfigError, agent_folder
+from .conversation import (
+    CLIStopped,
+    Conversation,
+    NoCredentials,
+    Notice,
+    PermissionRequest,
+    Turn,
+    TurnEnded,
+    TurnFailed,
+)
+from .failures import TurnError, result_error, retry_status, retry_verdict
+from .magics import UnknownMagic, help_text, parse_cell
+from .render import CellOutput, footer, tool_summary
+from .session_memory import SessionMemory, default_state_dir
+
+INTERRUPT = object()  # put on a turn's queue when the person presses stop
+
+
+def _env_number(name: str, fallback: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else fallback
+    except ValueError:
+        return fallback
+
+
+class ClaudeKernel(Kernel):
+    implementation = "claude_kernel"
+    implementation_version = __version__
+    language = "markdown"
+    language_version = "1.0"
+    language_info = {
+        "name": "markdown",
+        "mimetype": "text/markdown",
+        "file_extension": ".md",
+        "codemirror_mode": "markdown",
+        "pygments_lexer": "markdown",
+    }
+    banner = "Claude: every cell is a turn of this notebook's Claude Code session. Type %help for magics."
+    help_links = [{"text": "Claude Code", "url": "https://docs.anthropic.com/en/docs/claude-code"}]
+
+    stall_timeout = Float(
+        config=True,
+        help="Seconds without any progress from the model after which a turn is stopped "
+        "(env CLAUDE_KERNEL_STALL_TIMEOUT). Does not apply while a tool is running.",
+    )
+    tool_timeout = Float(
+        config=True,
+        help="Seconds a single tool call (e.g. a long Bash command) may run without any other "
+        "progress before the turn is stopped (env CLAUDE_KERNEL_TOOL_TIMEOUT).",
+    )
+    api_retry_limit = Int(
+        config=True,
+        help="How many failed attempts (rate limited, overloaded, server errors) the Claude Code CLI "
+        "may retry within one turn before the cell gives up and asks the person to retry "
+        "(env CLAUDE_KERNEL_API_RETRIES). Rejected credentials are never retried.",
+    )
+    interrupt_grace = Float(
+        1.5,
+        config=True,
+        help="Seconds the CLI gets to end a stopped turn before it is ended by force "
+        "(the conversation then resumes on the next cell).",
+    )
+    state_dir = Unicode(
+        config=True,
+        help="Folder where the kernel remembers each notebook's Claude session id "
+        "(env CLAUDE_KERNEL_STATE_DIR; default: <jupyter data dir>/claude_kernel).",
+    )
+
+    @default("stall_timeout")
+    def _default_stall_timeout(self) -> float:
+        return _env_number("CLAUDE_KERNEL_STALL_TIMEOUT", 120.0)
+
+    @default("tool_timeout")
+    def _default_tool_timeout(self) -> float:
+        return _env_number("CLAUDE_KERNEL_TOOL_TIMEOUT", 900.0)
+
+    @default("api_retry_limit")
+    def _default_api_retry_limit(self) -> int:
+        return int(_env_number("CLAUDE_KERNEL_API_RETRIES", 2))
+
+    @default("state_dir")
+    def _default_state_dir(self) -> str:
+        return str(default_state_dir())
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        notebook = os.environ.get("JPY_SESSION_NAME") or None
+        self.conversation = Conversation(agent_folder(), notebook, SessionMemory(Path(self.state_dir)), self.log)
+        self._turn: Turn | None = None
+
+    def start(self) -> None:
+        """Extends Kernel.start: the session starts in the background once the front end
+        has its kernel_info reply (or after a second without one)."""
+        super().start()
+        self.io_loop.call_later(1.0, self._start_session)
+
+    def _start_session(self) -> None:
+        if not self.conversation.started:
+            self.conversation.start()
+
+    async def kernel_info_request(self, stream, ident, parent) -> None:  # type: ignore[override]
+        """Extends Kernel.kernel_info_request: answering first, then starting Claude Code,
+        keeps the seconds-long SDK import from delaying the reply that makes the kernel ready."""
+        await super().kernel_info_request(stream, ident, parent)
+        self._start_session()
+
+    async def do_shutdown(self, restart: bool) -> dict[str, Any]:
+        await asyncio.get_running_loop().run_in_executor(None, self.conversation.shutdown)
+        return {"status": "ok", "restart": restart}
+
+    async def interrupt_request(self, stream, ident, parent) -> None:  # type: ignore[override]
+        """Overrides Kernel.interrupt_request, which signals the whole process group.
+
+        SIGINT would also reach the Claude Code CLI, our child, and end the
+        session; instead the running turn is told to stop, which asks the CLI
+        to end the turn and keeps the session alive.
+        """
+        turn = self._turn
+        if turn is not None:
+            turn.put(INTERRUPT)
+        if self.session:
+            self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
+
+    # -- execution -----------------------------------------------------------
+    async def do_execute(  # type: ignore[override]
+        self, code: str, silent: bool, store_history: bool = True,
+        user_expressions: dict | None = None, allow_stdin: bool = False, **_: Any,
+    ) -> dict[str, Any]:
+        self._allow_stdin = allow_stdin
+        out = CellOutput(self._publisher(silent), self.conversation.folder)
+        try:
+            cell = parse_cell(code)
+        except UnknownMagic as err:
+            return self._fail(TurnError("UnknownMagic", str(err)), silent)
+        for name, argument in cell.magics:
+            self._run_magic(name, argument)
+        if not cell.prompt:
+            return self._ok()
+        return await self._run_turn(cell.prompt, out, silent)
+
+    def _publisher(self, silent: bool):
+        def send(msg_type: str, content: dict[str, Any]) -> None:
+            if not silent:
+                self.send_response(self.iopub_socket, msg_type, content)
+        return send
+
+    def _say(self, text: str) -> None:
+        self.send_response(self.iopub_socket, "stream", {"name": "stdout", "text": text.rstrip("\n") + "\n"})
+
+    def _ok(self) -> dict[str, Any]:
+        return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
+
+    def _fail(self, error: TurnError, silent: bool = False) -> dict[str, Any]:
+        content = {
+            "ename": error.kind,
+            "evalue": error.message,
+            "traceback": [f"\x1b[0;31m{error.kind}\x1b[0m: {error.message}"],
+        }
+        if not silent:
+            self.send_response(self.iopub_socket, "error", content)
+        return {"status": "error", "execution_count": self.execution_count, **content}
+
+    def _run_magic(self, name: str, argument: str) -> None:
+        conversation = self.conversation
+        if name == "help":
+            self._say(help_text())
+        elif name == "new":
+            conversation.new_session()
+            self._say("Started a fresh session: the next cell begins a new conversation.")
+        elif name == "model":
+            if argument:
+                conversation.set_model(argument)
+                self._say(f"Model for this session: {argument}")
+            else:
+                current = conversation.model_override or getattr(conversation.settings, "model", None)
+                self._say(f"Model: {current or 'Claude Code default'}")
+        elif name == "session":
+            t = conversation.totals
+            self._say(
+                f"Session: {t.session_id or '(none yet)'}\n"
+                f"Agent folder: {conversation.folder}\n"
+                f"Turns: {t.turns}\nTokens: {t.input_tokens:,} in / {t.output_tokens:,} out\n"
+                f"Cost: ${t.cost_usd:.4f}"
+            )
+
+    async def _run_turn(self, prompt: str, out: CellOutput, silent: bool) -> dict[str, Any]:
+        started = time.monotonic()
+        turn = self.conversation.ask(prompt, asyncio.get_running_loop())
+        self._turn = turn
+        tools_running: set[str] = set()
+        streamed: set[str] = set()
+        result = None
+        cost = 0.0
+        error: TurnError | None = None
+        try:
+            while True:
+                timeout = self.tool_timeout if tools_running else self.stall_timeout
+                try:
+                    event = await asyncio.wait_for(turn.events.get(), timeout)
+                except asyncio.TimeoutError:
+                    error = TurnError(
+                        "Stalled",
+                        f"No progress for {timeout:.0f} s, so the turn was stopped. Run the cell again; "
+                        "if it keeps happening, the model API may be having trouble.",
+                    )
+                    await self._stop_turn(turn)
+                    break
+                if event is INTERRUPT:
+                    await self._stop_turn(turn)
+                    out.note("⏹ Stopped. The session is still here: the next cell continues the conversation.")
+                    return {"status": "abort", "execution_count": self.execution_count}
+                if isinstance(event, TurnEnded):
+                    cost = event.cost_usd
+                    break
+                if isinstance(event, TurnFailed):
+                    error = self._explain(event.error)
+                    break
+                if isinstance(event, Notice):
+                    out.note(event.text)
+                elif isinstance(event, PermissionRequest):
+                    self._ask_permission(event, out)
+                else:
+                    error = self._show(event, out, tools_running, streamed)
+                    if error is not None:
+                        await self._stop_turn(turn)
+                        break
+                    if type(event).__name__ == "ResultMessage":
+                        result = event
+        finally:
+            self._turn = None
+        out.flush()
+        if result is not None:
+            usage = result.usage or {}
+            out.footer(footer(result.num_turns, int(usage.get("input_tokens") or 0),
+                              int(usage.get("output_tokens") or 0), cost, time.monotonic() - started))
+            error = error or result_error(result, self.conversation.settings)
+        if error is not None:
+            return self._fail(error, silent)
+        return self._ok()
+
+    def _show(self, message: Any, out: CellOutput, tools_running: set[str], streamed: set[str]) -> TurnError | None:
+        """Render one SDK message; returns an error when the turn must stop."""
+        kind = type(message).__name__
+        if getattr(message, "parent_tool_use_id", None):
+            return None  # a subagent's inner work: its tool line already stands for it
+        if kind == "StreamEvent":
+            event = message.event
+            etype = event.get("type")
+            if etype == "message_start":
+                streamed.add(event.get("message", {}).get("id"))
+            elif etype == "content_block_delta" and event.get("delta", {}).get("type") == "text_delta":
+                out.add_text(event["delta"].get("text", ""))
+            elif etype == "content_block_stop":
+                out.end_text()
+        elif kind == "AssistantMessage":
+            for block in message.content:
+                bkind = type(block).__name__
+                if bkind == "TextBlock" and message.message_id not in streamed:
+                    out.add_text(block.text)
+                    out.end_text()
+                elif bkind == "ToolUseBlock":
+                    tools_running.add(block.id)
+                    out.tool_started(block.id, block.name, block.input)
+        elif kind == "UserMessage" and isinstance(message.content, list):
+            for block in message.content:
+                if type(block).__name__ == "ToolResultBlock":
+                    tools_running.discard(block.tool_use_id)
+                    out.tool_finished(block.tool_use_id, block.content, bool(block.is_error))
+        elif kind == "SystemMessage" and message.subtype == "api_retry":
+            verdict = retry_verdict(message.data, self.api_retry_limit)
+            if verdict is None:
+                out.status(retry_status(message.data))
+            return verdict
+        return None
+
+    async def _stop_turn(self, turn: Turn) -> None:
+        """End the turn within the grace time: politely first, then by ending the CLI."""
+        turn.cancelled = True
+        self.conversation.interrupt()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.interrupt_grace
+        forced = False
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                if forced:
+                    return
+                self.log.warning("Claude Code did not end the turn in %.1f s; ending it", self.interrupt_grace)
+                self.conversation.abandon()
+                forced, deadline = True, loop.time() + 0.4
+                continue
+            try:
+                event = await asyncio.wait_for(turn.events.get(), remaining)
+            except asyncio.TimeoutError:
+                continue
+            if isinstance(event, (TurnEnded, TurnFailed)):
+                return
+            if isinstance(event, PermissionRequest):
+                event.answer.set_result(("deny", "The person stopped this turn."))
+
+    def _ask_permission(self, request: PermissionRequest, out: CellOutput) -> None:
+        summary = tool_summary(request.tool, request.tool_input, self.conversation.folder)
+        if not self._allow_stdin:
+            policy = getattr(self.conversation.settings, "headless_permission", "deny")
+            if policy == "allow":
+                out.note(f"Allowed without asking (no one to ask in this run): {summary}")
+                request.answer.set_result(("allow", ""))
+            else:
+                out.note(f"Denied: {summary} (no one to ask in this run; pre-approve it with "
+                         f"allowed_tools in the agent's settings)")
+                request.answer.set_result(("deny", "The tool is not pre-approved and nobody could be asked."))
+            return
+        out.flush()
+        try:
+            reply = self.raw_input(f"Allow {summary}?  y = once, a = always this session, n = no: ")
+        except (EOFError, KeyboardInterrupt):
+            reply = "n"
+        choice = reply.strip().lower()
+        if choice in ("a", "always"):
+            out.note(f"Allowed for this session: {request.tool}")
+            request.answer.set_result(("session", ""))
+        elif choice in ("y", "yes", "once"):
+            request.answer.set_result(("allow", ""))
+        else:
+            out.note(f"Denied: {summary}")
+            request.answer.set_result(("deny", "The person denied this tool call."))
+
+    @staticmethod
+    def _explain(error: BaseException) -> TurnError:
+        if isinstance(error, NoCredentials):
+            return TurnError("NoCredentials", str(error))
+        if isinstance(error, AgentConfigError):
+            return TurnError("AgentSettingsInvalid", str(error))
+        if isinstance(error, CLIStopped):
+            return TurnError(
+                "ClaudeCodeStopped",
+                f"Claude Code stopped unexpectedly ({error}). Run the cell again: it restarts and "
+                "continues this conversation.",
+            )
+        return TurnError(type(error).__name__, str(error))

@@ -1,0 +1,196 @@
+"""What a turn looks like in the cell: streamed Markdown, one line per tool
+call with a foldable result, and a footer with the turn's usage.
+
+The pure functions build text; ``CellOutput`` turns a turn's events into
+Jupyter display messages through the ``send(msg_type, content)`` it is given.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+Send = Callable[[str, dict[str, Any]], None]
+
+KEY_ARGUMENT = {
+    "Bash": "command",
+    "Read": "file_path",
+    "Write": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "NotebookEdit": "notebook_path",
+    "Glob": "pattern",
+    "Grep": "pattern",
+    "WebFetch": "url",
+    "WebSearch": "query",
+    "Task": "description",
+    "Agent": "description",
+    "Skill": "skill",
+}
+PATH_ARGUMENTS = {"file_path", "notebook_path"}
+LINE_WIDTH = 100
+PREVIEW_LINES = 12
+PREVIEW_CHARS = 2000
+UPDATE_INTERVAL = 0.08  # seconds between redraws of a growing answer
+_display_ids = itertools.count(1)
+
+
+def _one_line(text: str, width: int = LINE_WIDTH) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def tool_summary(name: str, tool_input: dict[str, Any], folder: Path | None = None) -> str:
+    """``Bash: ls -la``, ``Write: report.md``: the tool and its key argument."""
+    key = KEY_ARGUMENT.get(name)
+    value = tool_input.get(key) if key else None
+    if value is None:
+        value = next((v for v in tool_input.values() if isinstance(v, str) and v.strip()), None)
+    if value is None:
+        return name
+    if key in PATH_ARGUMENTS and folder is not None:
+        try:
+            value = str(Path(value).relative_to(folder))
+        except ValueError:
+            pass
+    return f"{name}: {_one_line(value)}"
+
+
+def result_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "text":
+            parts.append(block.get("text", ""))
+        elif isinstance(block, dict):
+            parts.append(f"[{block.get('type', 'content')}]")
+    return "\n".join(parts)
+
+
+def result_preview(content: Any) -> str:
+    """The first lines of a tool's result, short enough to sit folded in a cell."""
+    text = result_text(content).rstrip()
+    lines = text.splitlines()
+    shown = "\n".join(lines[:PREVIEW_LINES])
+    if len(shown) > PREVIEW_CHARS:
+        shown = shown[:PREVIEW_CHARS]
+    hidden = len(lines) - PREVIEW_LINES
+    if hidden > 0:
+        shown += f"\n… {hidden} more line{'s' if hidden != 1 else ''}"
+    elif len(text) > len(shown):
+        shown += "\n…"
+    return shown
+
+
+def footer(turns: int, input_tokens: int, output_tokens: int, cost_usd: float, seconds: float) -> str:
+    return (
+        f"{turns} turn{'s' if turns != 1 else ''} · {input_tokens:,} in / {output_tokens:,} out tokens"
+        f" · ${cost_usd:.4f} · {seconds:.1f} s"
+    )
+
+
+def tool_bundle(summary: str, state: str, preview: str | None) -> dict[str, str]:
+    """The display data of one tool call; ``state`` is ▸ running, ✓ done, ✗ failed."""
+    plain = f"{state} {summary}"
+    if preview is None:
+        return {"text/plain": plain, "text/html": f"<div class='claude-tool'><code>{html.escape(plain)}</code></div>"}
+    body = html.escape(preview) if preview else "<i>(no output)</i>"
+    return {
+        "text/plain": plain + ("\n  " + preview.replace("\n", "\n  ") if preview else ""),
+        "text/html": (
+            f"<details class='claude-tool'><summary><code>{html.escape(plain)}</code></summary>"
+            f"<pre style='max-height:16em;overflow:auto'>{body}</pre></details>"
+        ),
+    }
+
+
+class CellOutput:
+    """The outputs of one cell, in the order the turn produced them."""
+
+    def __init__(self, send: Send, folder: Path | None = None) -> None:
+        self.send = send
+        self.folder = folder
+        self._text = ""
+        self._text_id: str | None = None
+        self._last_draw = 0.0
+        self._dirty = False
+        self._tools: dict[str, tuple[str, str]] = {}  # tool_use id -> (display id, summary)
+        self._status_id: str | None = None
+
+    def _display(self, data: dict[str, str], display_id: str | None = None, update: bool = False) -> None:
+        content: dict[str, Any] = {"data": data, "metadata": {}}
+        if display_id:
+            content["transient"] = {"display_id": display_id}
+        self.send("update_display_data" if update else "display_data", content)
+
+    # -- streamed text -------------------------------------------------------
+    def add_text(self, piece: str) -> None:
+        if not piece:
+            return
+        self.clear_status()
+        self._text += piece
+        if self._text_id is None:
+            self._text_id = f"claude-text-{next(_display_ids)}"
+            self._display({"text/markdown": self._text, "text/plain": self._text}, self._text_id)
+            self._last_draw = time.monotonic()
+            return
+        self._dirty = True
+        if time.monotonic() - self._last_draw >= UPDATE_INTERVAL:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._dirty and self._text_id:
+            self._display({"text/markdown": self._text, "text/plain": self._text}, self._text_id, update=True)
+            self._last_draw = time.monotonic()
+            self._dirty = False
+
+    def end_text(self) -> None:
+        """The current block of text is complete; the next text starts a new output."""
+        self.flush()
+        self._text, self._text_id = "", None
+
+    # -- tools ---------------------------------------------------------------
+    def tool_started(self, tool_use_id: str, name: str, tool_input: dict[str, Any]) -> None:
+        self.end_text()
+        self.clear_status()
+        summary = tool_summary(name, tool_input, self.folder)
+        display_id = f"claude-tool-{next(_display_ids)}"
+        self._tools[tool_use_id] = (display_id, summary)
+        self._display(tool_bundle(summary, "▸", None), display_id)
+
+    def tool_finished(self, tool_use_id: str, content: Any, is_error: bool) -> None:
+        if tool_use_id not in self._tools:
+            return
+        display_id, summary = self._tools[tool_use_id]
+        self._display(tool_bundle(summary, "✗" if is_error else "✓", result_preview(content)), display_id, update=True)
+
+    # -- notes ---------------------------------------------------------------
+    def note(self, text: str) -> None:
+        """A line for the person that stays in the cell (stderr, so it stands apart)."""
+        self.end_text()
+        self.send("stream", {"name": "stderr", "text": text.rstrip("\n") + "\n"})
+
+    def status(self, text: str) -> None:
+        """A transient line (e.g. a retry in progress), replaced by what comes next."""
+        data = {"text/plain": text, "text/markdown": f"*{text}*"}
+        if self._status_id is None:
+            self._status_id = f"claude-status-{next(_display_ids)}"
+            self._display(data, self._status_id)
+        else:
+            self._display(data, self._status_id, update=True)
+
+    def clear_status(self) -> None:
+        if self._status_id is not None:
+            self._display({"text/plain": ""}, self._status_id, update=True)
+            self._status_id = None
+
+    def footer(self, text: str) -> None:
+        self.end_text()
+        self.clear_status()
+        self._display({"text/plain": text, "text/markdown": f"<sub>{text}</sub>"})

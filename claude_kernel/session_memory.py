@@ -1,0 +1,74 @@
+"""Which Claude session each notebook was using, kept across kernel restarts.
+
+The Claude Code CLI keeps the conversation itself (its transcript); this file
+only remembers the session id per (agent folder, notebook path) so that a
+restarted kernel, or the same notebook opened another day, resumes it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+STATE_DIR_ENV = "CLAUDE_KERNEL_STATE_DIR"
+
+
+def default_state_dir() -> Path:
+    named = os.environ.get(STATE_DIR_ENV, "").strip()
+    if named:
+        return Path(named).expanduser()
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "claude_kernel"
+
+
+class SessionMemory:
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / "sessions.json"
+
+    @staticmethod
+    def _key(agent_folder: Path, notebook: str) -> str:
+        return f"{agent_folder}::{notebook}"
+
+    def recall(self, agent_folder: Path, notebook: str | None) -> str | None:
+        if not notebook:
+            return None
+        return self._read().get(self._key(agent_folder, notebook))
+
+    def remember(self, agent_folder: Path, notebook: str | None, session_id: str | None) -> None:
+        if not notebook:
+            return
+        with self._locked():
+            entries = self._read()
+            key = self._key(agent_folder, notebook)
+            if session_id:
+                if entries.get(key) == session_id:
+                    return
+                entries[key] = session_id
+            elif entries.pop(key, None) is None:
+                return
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(entries, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        # Several kernels may save at once; the lock keeps their writes whole.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
