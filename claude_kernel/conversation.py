@@ -233,12 +233,23 @@ class Conversation:
         )
 
     async def _connect(self) -> None:
-        if self._client is not None:
-            return
+        """Start the CLI with the agent's current settings, restarting it when they changed."""
         problem = missing_credentials()
         if problem:
             raise NoCredentials(problem)
-        self.settings = load_agent(self.folder)
+        settings = load_agent(self.folder)
+        if self._client is not None:
+            if settings == self.settings:
+                return
+            # The agent was edited (e.g. on the dashboard): continue the same
+            # conversation under the new settings.
+            self.log.info("Agent settings in %s changed; restarting Claude Code with them", self.folder)
+            if self.settings and settings.instructions != self.settings.instructions and self.totals.session_id:
+                # Claude Code keeps a resumed conversation's original system prompt.
+                self._notice = ("The agent's instructions changed. They apply to new conversations: "
+                                "type %new to start one. Other settings apply from now on.")
+            await self._disconnect()
+        self.settings = settings
         resume = self.totals.session_id
         client = self._sdk.ClaudeSDKClient(self._options(self.settings, resume))
         try:

@@ -141,3 +141,18 @@ def test_new_magic_starts_a_fresh_conversation(kernel, model):
     kernel.run("What is my name?")
     last = json.dumps(model.requests[-1]["messages"])
     assert "My name is Ada." not in last
+
+
+def test_edited_agent_settings_apply_from_the_next_cell_in_the_same_conversation(kernel, model, agent_dir):
+    kernel.run("Remember the word kiwi.")
+    (agent_dir / "agent.json").write_text(json.dumps({"instructions": "Be brief.", "model": "claude-opus-4-5"}))
+    run = kernel.run("Which word?")
+    assert run.status == "ok", run.error
+    assert model.requests[-1]["model"] == "claude-opus-4-5"
+    assert "kiwi" in model.seen()
+    # Claude Code keeps a resumed conversation's system prompt, so the person is told
+    assert "instructions changed" in run.text and "%new" in run.text
+    fresh = kernel.run("%new\nHello")
+    assert fresh.status == "ok", fresh.error
+    assert "Be brief." in json.dumps(model.requests[-1]["system"])
+    assert "kiwi" not in model.seen()
