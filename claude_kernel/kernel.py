@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
 from traitlets import Float, Int, Unicode, default
 
@@ -114,6 +115,20 @@ class ClaudeKernel(Kernel):
     def _start_session(self) -> None:
         if not self.conversation.started:
             self.conversation.start()
+
+    @property
+    def kernel_info(self) -> dict[str, Any]:
+        """Overrides Kernel.kernel_info: a prompt cannot be stepped through, so the debugger
+        is not advertised (and debugpy, which the base class imports to decide, stays unloaded)."""
+        return {
+            "protocol_version": kernel_protocol_version,
+            "implementation": self.implementation,
+            "implementation_version": self.implementation_version,
+            "language_info": self.language_info,
+            "banner": self.banner,
+            "help_links": self.help_links,
+            "supported_features": ["kernel subshells"] if self._supports_kernel_subshells else [],
+        }
 
     async def kernel_info_request(self, stream, ident, parent) -> None:  # type: ignore[override]
         """Extends Kernel.kernel_info_request: answering first, then starting Claude Code,
