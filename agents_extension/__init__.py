@@ -1,0 +1,1 @@
+"""The agents service (hub side) and the user-server extension of oh-my-agent."""

@@ -1,0 +1,1 @@
+"""The agents service: the hub-side owner of the store, run by JupyterHub as a managed service."""

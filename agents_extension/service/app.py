@@ -1,0 +1,91 @@
+"""Starts the agents service: opens the store, serves the pages and API, keeps the
+beta group in step, and (when SMTP is configured) delivers the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jinja2
+from jupyterhub.services.auth import HubOAuthCallbackHandler
+from tornado import web
+
+from ..store import Store, open_store
+from . import handlers as h
+from .beta import BetaDesk
+from .hub_api import HubAPI
+from .openapi import openapi_document
+
+log = logging.getLogger("oh-my-agent.service")
+HERE = Path(__file__).resolve().parent
+PLATFORM_TEMPLATES = HERE.parent.parent / "hub_config" / "templates"
+
+
+def _hub_templates() -> Path:
+    """JupyterHub's own templates (installed under <prefix>/share/jupyterhub/templates)."""
+    from jupyterhub._data import DATA_FILES_PATH
+
+    return Path(DATA_FILES_PATH) / "templates"
+
+
+def template_environment() -> jinja2.Environment:
+    hub = str(_hub_templates())
+    loader = jinja2.ChoiceLoader([
+        jinja2.FileSystemLoader(str(HERE / "templates")),
+        jinja2.FileSystemLoader(str(PLATFORM_TEMPLATES)),
+        jinja2.PrefixLoader({"templates": jinja2.FileSystemLoader(hub)}),
+        jinja2.FileSystemLoader(hub),
+    ])
+    return jinja2.Environment(loader=loader, autoescape=True)
+
+
+def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool) -> web.Application:
+    routes = [
+        (r"oauth_callback", HubOAuthCallbackHandler),
+        (r"beta/?", h.ApplyPage),
+        (r"admin/beta/?", h.AdminBetaPage),
+        (r"admin/outbox/?", h.OutboxPage),
+        (r"api/me", h.MeAPI),
+        (r"api/beta/applications", h.ApplicationsAPI),
+        (r"api/beta/applications/([^/]+)", h.ApplicationAPI),
+        (r"api/beta/decisions", h.DecisionsAPI),
+        (r"api/outbox", h.OutboxAPI),
+        (r"api/openapi.json", h.OpenAPIDocument),
+    ]
+    return web.Application(
+        [(prefix + pattern, handler) for pattern, handler in routes] + [(prefix.rstrip("/") + "/?", web.RedirectHandler, {"url": prefix + "beta"})],
+        store=store, beta_desk=desk, service_prefix=prefix, templates=template_environment(),
+        openapi=openapi_document(prefix), smtp_configured=smtp_configured,
+        cookie_secret=os.urandom(32), xsrf_cookies=True,
+    )
+
+
+async def serve() -> None:
+    logging.basicConfig(level=logging.INFO, format="[%(levelname).1s %(asctime)s agents] %(message)s")
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/agents/")
+    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
+    store = open_store(os.environ["OMA_STORE_URL"])
+    hub = HubAPI(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+    public_url = os.environ.get("OMA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    admins = [e.strip().lower() for e in os.environ.get("OMA_ADMIN_EMAILS", "").split(",") if e.strip()]
+    desk = BetaDesk(store=store, hub=hub, group=os.environ.get("OMA_BETA_GROUP", "beta"), hub_url=public_url,
+                    admin_emails=admins, admin_language=os.environ.get("OMA_ADMIN_MAIL_LANGUAGE", "en"))
+    smtp_configured = bool(os.environ.get("OMA_SMTP_HOST"))
+    app = make_app(store, desk, prefix, smtp_configured=smtp_configured)
+    app.listen(url.port or 80, url.hostname or "127.0.0.1")
+    log.info("Agents service at %s (store %s, e-mail %s)", prefix, store.__class__.__name__,
+             "via SMTP" if smtp_configured else "kept in the outbox")
+    tasks = [asyncio.create_task(desk.keep_in_sync(float(os.environ.get("OMA_GROUP_SYNC_SECONDS", "5"))))]
+    if smtp_configured:
+        from email_hook.sender import OutboxSender
+
+        sender = OutboxSender.from_environment(store)
+        tasks.append(asyncio.create_task(sender.run_forever(float(os.environ.get("OMA_MAIL_INTERVAL_SECONDS", "10")))))
+    await asyncio.gather(*tasks)
+
+
+def main() -> None:
+    asyncio.run(serve())

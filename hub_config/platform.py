@@ -1,0 +1,141 @@
+"""Turns the settings into JupyterHub configuration, for both modes.
+
+Local mode (no Google credentials): a dev login bound to 127.0.0.1, user
+servers as local processes. Production: GoogleOAuthenticator, KubeSpawner
+(configured by the Helm chart on top of this). The store and e-mail settings
+go only to the agents service, never to user servers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+from .beta_gate import beta_gate
+from .settings import PROJECT_DIR, Settings
+
+HERE = Path(__file__).resolve().parent
+SERVICE_NAME = "agents"
+
+# What a user server may inherit from the hub's environment: the model's
+# endpoint and credentials (the kernel needs them), nothing of the store's.
+MODEL_ENVIRONMENT = [
+    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
+    "CLAUDE_CODE_USE_VERTEX", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+]
+# What the agents service gets: its own settings (store, SMTP, admins).
+SERVICE_ENVIRONMENT_PREFIXES = ("OMA_", "FIRESTORE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT")
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def service_environment(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.startswith(SERVICE_ENVIRONMENT_PREFIXES)}
+    env.update({
+        "OMA_STORE_URL": settings.store,
+        "OMA_BETA_GROUP": settings.beta_group,
+        "OMA_PUBLIC_URL": settings.hub_url,
+        "OMA_ADMIN_EMAILS": ",".join(settings.admin_emails),
+    })
+    return env
+
+
+def configure(c, settings: Settings | None = None) -> Settings:
+    s = settings or Settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    s.users_dir.mkdir(parents=True, exist_ok=True)
+
+    c.JupyterHub.ip = s.hub_ip
+    c.JupyterHub.port = s.hub_port
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.db_url = f"sqlite:///{s.data_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(s.data_dir / "jupyterhub_cookie_secret")
+    c.ConfigurableHTTPProxy.pid_file = str(s.data_dir / "proxy.pid")
+    proxy = PROJECT_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
+    if proxy.exists():
+        c.ConfigurableHTTPProxy.command = [str(proxy)]
+    # After sign-in people land on the home page: unapproved people apply
+    # from there instead of being sent to a spawn they are refused.
+    c.JupyterHub.redirect_to_server = False
+    c.JupyterHub.template_paths = [str(HERE / "templates")]
+    prefix = f"/services/{SERVICE_NAME}/"
+    c.JupyterHub.template_vars = {
+        "beta_group": s.beta_group,
+        "beta_apply_url": prefix + "beta",
+        "beta_admin_url": prefix + "admin/beta",
+        "outbox_url": prefix + "admin/outbox",
+    }
+
+    # -- sign-in ----------------------------------------------------------------
+    if s.google:
+        c.JupyterHub.authenticator_class = "google"
+        c.GoogleOAuthenticator.client_id = s.google_client_id
+        c.GoogleOAuthenticator.client_secret = s.google_client_secret
+        c.GoogleOAuthenticator.oauth_callback_url = f"{s.hub_url}/hub/oauth_callback"
+        c.GoogleOAuthenticator.login_service = "Google"
+        if s.google_hosted_domains:
+            c.GoogleOAuthenticator.hosted_domain = s.google_hosted_domains
+        if s.google_authorize_url:
+            c.GoogleOAuthenticator.authorize_url = s.google_authorize_url
+        if s.google_api_url:
+            c.GoogleOAuthenticator.google_api_url = s.google_api_url
+    else:
+        if not _is_loopback(s.hub_ip):
+            raise SystemExit(
+                f"oh-my-agent: the dev login lets anyone sign in as anyone, so it only listens on "
+                f"127.0.0.1, not {s.hub_ip}. Set OMA_GOOGLE_CLIENT_ID and OMA_GOOGLE_CLIENT_SECRET "
+                f"for Google sign-in, or unset OMA_HUB_IP."
+            )
+        c.JupyterHub.authenticator_class = "hub_config.dev_login.DevLoginAuthenticator"
+    # Anyone who can sign in may apply for the beta; the beta gate decides who gets a server.
+    c.Authenticator.allow_all = True
+    c.Authenticator.admin_users = set(s.admin_emails)
+    c.JupyterHub.load_groups = {s.beta_group: {"users": []}}
+
+    # -- user servers -------------------------------------------------------------
+    c.Spawner.pre_spawn_hook = beta_gate(s.beta_group, f"{s.hub_url}{prefix}beta")
+    c.Spawner.default_url = "/lab"
+    c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", *MODEL_ENVIRONMENT]
+    if s.spawner == "local":
+        c.JupyterHub.spawner_class = "hub_config.spawner.LocalSpawner"
+        c.LocalSpawner.home_dir_template = str(s.users_dir / "{username}")
+        c.Spawner.cmd = [str(Path(s.python).parent / "jupyterhub-singleuser")]
+        if os.geteuid() == 0:  # containers and CI run as root; jupyter_server refuses that unless told
+            c.Spawner.args = ["--allow-root"]
+    elif s.spawner == "kubernetes":
+        c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+    else:
+        raise SystemExit(f"oh-my-agent: OMA_SPAWNER must be 'local' or 'kubernetes', not {s.spawner!r}.")
+
+    # -- the agents service -----------------------------------------------------------
+    c.JupyterHub.services = [{
+        "name": SERVICE_NAME,
+        "url": f"http://127.0.0.1:{s.service_port}",
+        "command": [s.python, "-m", "agents_extension.service"],
+        "environment": service_environment(s),
+        "oauth_no_confirm": True,
+        "display": False,
+    }]
+    c.JupyterHub.load_roles = [
+        {
+            "name": "agents-service",
+            "description": "The agents service mirrors beta approvals into the beta group",
+            "services": [SERVICE_NAME],
+            "scopes": ["admin:users", "admin:groups", "groups", "list:users", "read:users"],
+        },
+        {
+            "name": "user",
+            "description": "Everyone: their own things, and signing in to the agents service",
+            "scopes": ["self", f"access:services!service={SERVICE_NAME}"],
+        },
+    ]
+    return s

@@ -1,0 +1,152 @@
+"""A real JupyterHub (with its proxy and the agents service) started for the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.network import free_port
+import requests
+
+PROJECT = Path(__file__).resolve().parents[2]
+ADMIN = "admin@example.org"
+SERVICE = "/services/agents/"
+
+
+
+
+class Hub:
+    def __init__(self, workdir: Path, env: dict[str, str], extra_args: tuple[str, ...] = ()) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "OMA_HUB_PORT": str(self.port),
+            "OMA_SERVICE_PORT": str(free_port()),
+            "OMA_DATA_DIR": str(workdir / "hub"),
+            "OMA_USERS_DIR": str(workdir / "users"),
+            "OMA_ADMIN_EMAILS": ADMIN,
+            "OMA_GROUP_SYNC_SECONDS": "0.5",
+            "PYTHONPATH": str(PROJECT),
+            **env,
+        }
+        self.env.pop("JUPYTERHUB_API_TOKEN", None)
+        self.log = open(workdir / "hub.log", "w")
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(PROJECT / "hub_config" / "jupyterhub_config.py"),
+             f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}", f"--JupyterHub.hub_port={free_port()}",
+             *extra_args],
+            cwd=workdir, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.wait_until_up()
+
+    def wait_until_up(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterHub exited:\n{self.logs()}")
+            try:
+                if requests.get(f"{self.url}/services/agents/api/openapi.json", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"JupyterHub did not come up:\n{self.logs()}")
+
+    def logs(self) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return (self.workdir / "hub.log").read_text()[-6000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+    # -- people -------------------------------------------------------------------
+    def sign_in(self, email: str, accept_language: str = "en") -> "Browser":
+        browser = Browser(self, accept_language)
+        browser.name = email.lower()
+        browser.get("/hub/login")
+        response = browser.post("/hub/login", data={"username": email, "password": ""}, xsrf_path="/hub/")
+        assert response.ok, response.text[:500]
+        return browser
+
+    def token_for(self, browser: "Browser") -> str:
+        """The person's own JupyterHub API token, made as they would on the token page."""
+        name = browser.name
+        response = browser.post(f"/hub/api/users/{name}/tokens", json={"note": "test"}, xsrf_path="/hub/", as_header=True)
+        assert response.status_code == 201, response.text
+        return response.json()["token"]
+
+    def api(self, token: str, method: str, path: str, **kwargs) -> requests.Response:
+        return requests.request(method, self.url + path, headers={"Authorization": f"token {token}"}, timeout=30, **kwargs)
+
+
+class Browser(requests.Session):
+    """A person's browser: cookies, and the XSRF token each form carries."""
+
+    def __init__(self, hub: Hub, accept_language: str) -> None:
+        super().__init__()
+        self.hub = hub
+        self.headers["Accept-Language"] = accept_language
+        self.name = ""
+
+    def request(self, method, path, *args, xsrf_path: str | None = None, as_header: bool = False, **kwargs):  # type: ignore[override]
+        url = path if path.startswith("http") else self.hub.url + path
+        if xsrf_path:
+            token = next((c.value for c in self.cookies if c.name == "_xsrf" and c.path.rstrip("/") == xsrf_path.rstrip("/")), None)
+            if token is None:  # the page that sets it was not visited yet
+                super().request("GET", self.hub.url + xsrf_path.rstrip("/") + ("/home" if xsrf_path.startswith("/hub") else "/beta"))
+                token = next(c.value for c in self.cookies if c.name == "_xsrf" and c.path.rstrip("/") == xsrf_path.rstrip("/"))
+            if as_header:
+                kwargs["headers"] = {**(kwargs.get("headers") or {}), "X-XSRFToken": token}
+            else:
+                kwargs["data"] = {**(kwargs.get("data") or {}), "_xsrf": token}
+        kwargs.setdefault("timeout", 60)
+        return super().request(method, url, *args, **kwargs)
+
+
+def model_environment(fake_model) -> dict[str, str]:
+    return {"ANTHROPIC_BASE_URL": fake_model.base_url, "ANTHROPIC_API_KEY": "sk-ant-test-key",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+
+
+@pytest.fixture
+def start_hub(tmp_path: Path, fake_model):
+    """Start a hub of one's own, with extra settings."""
+    hubs: list[Hub] = []
+
+    def start(**env: str) -> Hub:
+        hub = Hub(tmp_path, {**model_environment(fake_model), **env})
+        hubs.append(hub)
+        return hub
+
+    yield start
+    for hub in hubs:
+        hub.stop()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, fake_model) -> Hub:
+    """One hub shared by a module's tests: they use people of their own (see ``person``)."""
+    hub = Hub(tmp_path_factory.mktemp("hub"), model_environment(fake_model))
+    yield hub
+    hub.stop()
+
+
+def person(name: str) -> str:
+    """A fresh e-mail address, so tests sharing a hub never meet."""
+    return f"{name}-{uuid.uuid4().hex[:6]}@example.org"

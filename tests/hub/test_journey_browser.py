@@ -1,0 +1,68 @@
+"""The beta journey in headless Chromium: sign in, apply, an admin approves, JupyterLab loads."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.hub.conftest import ADMIN, person
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking",
+                                                                     "--disable-gpu", "--disable-component-update"])
+        yield browser
+        browser.close()
+
+
+def sign_in(page, hub, email: str) -> None:
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", email)
+    page.click("#login_submit")
+    page.wait_for_url(f"{hub.url}/hub/home")
+
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_sign_in_apply_approve_start_jupyterlab(hub, chromium, tmp_path: Path):
+    email = person("hana")
+    phone = chromium.new_context(viewport=PHONE, locale="ko-KR")
+    page = phone.new_page()
+    sign_in(page, hub, email)
+    assert page.locator("#start").count() == 0
+    page.click("#apply-for-beta")
+    assert "베타 신청" in page.inner_text("h1")
+    assert fits_the_screen(page)
+    page.fill("#name", "Hana")
+    page.fill("#purpose", "Weekly competitor research for my shop")
+    page.click("#apply")
+    page.wait_for_selector('#beta-status[data-status="pending"]')
+    page.screenshot(path=str(tmp_path / "applied.png"))
+
+    admin = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(admin, hub, ADMIN)
+    admin.click("#beta-applications-link")
+    admin.check(f'#table-pending tr[data-email="{email}"] input[type=checkbox]')
+    admin.fill("#note", "Welcome aboard")
+    admin.click("#approve")
+    admin.wait_for_selector("#admin-message")
+    assert admin.locator(f'#table-approved tr[data-email="{email}"]').count() == 1
+
+    page.goto(f"{hub.url}/hub/home")
+    page.click("#start")
+    page.wait_for_url(f"**/user/{email}/lab**", timeout=90_000)
+    page.wait_for_selector(".jp-LauncherCard", timeout=90_000)
+    assert page.locator('.jp-LauncherCard[title="Claude"], .jp-LauncherCard:has-text("Claude")').count() >= 1
+    page.screenshot(path=str(tmp_path / "lab.png"))
+    phone.close()
