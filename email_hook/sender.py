@@ -182,10 +182,18 @@ class OutboxSender(LoggingConfigurable):
     )
 
     retry_delay = Float(
-        30.0,
         config=True,
-        help="Seconds before the first retry; the delay doubles with every attempt.",
+        help="Seconds before the first retry (from OMA_MAIL_RETRY_SECONDS, default 30); "
+        "the delay doubles with every attempt.",
     )
+
+    @default("retry_delay")
+    def _default_retry_delay(self) -> float:
+        value = os.environ.get("OMA_MAIL_RETRY_SECONDS", "").strip()
+        try:
+            return float(value) if value else 30.0
+        except ValueError:
+            raise ValueError(f"OMA_MAIL_RETRY_SECONDS must be a number of seconds, got {value!r}") from None
 
     max_retry_delay = Float(
         3600.0,

@@ -108,7 +108,7 @@ def configure(c, settings: Settings | None = None) -> Settings:
     if s.spawner == "local":
         c.JupyterHub.spawner_class = "hub_config.spawner.LocalSpawner"
         c.LocalSpawner.home_dir_template = str(s.users_dir / "{username}")
-        c.Spawner.cmd = [str(Path(s.python).parent / "jupyterhub-singleuser")]
+        c.Spawner.cmd = [s.python, "-m", "agents_extension.user_server"]
         if os.geteuid() == 0:  # containers and CI run as root; jupyter_server refuses that unless told
             c.Spawner.args = ["--allow-root"]
     elif s.spawner == "kubernetes":
