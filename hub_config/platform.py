@@ -73,6 +73,7 @@ def configure(c, settings: Settings | None = None) -> Settings:
         "beta_apply_url": prefix + "beta",
         "beta_admin_url": prefix + "admin/beta",
         "outbox_url": prefix + "admin/outbox",
+        "dashboard_path": "agents",
     }
 
     # -- sign-in ----------------------------------------------------------------
@@ -105,6 +106,8 @@ def configure(c, settings: Settings | None = None) -> Settings:
     c.Spawner.pre_spawn_hook = beta_gate(s.beta_group, f"{s.hub_url}{prefix}beta")
     c.Spawner.default_url = "/lab"
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", *MODEL_ENVIRONMENT]
+    # Where the user server's agents extension reaches the service (with its own hub token).
+    c.Spawner.environment = {"OMA_AGENTS_SERVICE_URL": f"http://127.0.0.1:{s.service_port}{prefix}"}
     if s.spawner == "local":
         c.JupyterHub.spawner_class = "hub_config.spawner.LocalSpawner"
         c.LocalSpawner.home_dir_template = str(s.users_dir / "{username}")
@@ -131,6 +134,11 @@ def configure(c, settings: Settings | None = None) -> Settings:
             "description": "The agents service mirrors beta approvals into the beta group",
             "services": [SERVICE_NAME],
             "scopes": ["admin:users", "admin:groups", "groups", "list:users", "read:users"],
+        },
+        {
+            "name": "server",
+            "description": "A user server: post activity, and call the agents service for its owner",
+            "scopes": ["users:activity!user", "access:servers!server", f"access:services!service={SERVICE_NAME}"],
         },
         {
             "name": "user",

@@ -14,7 +14,9 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler
 from tornado import web
 
 from ..store import Store, open_store
+from . import agents_api as agents
 from . import handlers as h
+from .agent_fields import models_setting
 from .beta import BetaDesk
 from .hub_api import HubAPI
 from .openapi import openapi_document
@@ -42,7 +44,7 @@ def template_environment() -> jinja2.Environment:
     return jinja2.Environment(loader=loader, autoescape=True)
 
 
-def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool) -> web.Application:
+def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool, models: tuple[str, ...]) -> web.Application:
     routes = [
         (r"oauth_callback", HubOAuthCallbackHandler),
         (r"beta/?", h.ApplyPage),
@@ -53,12 +55,17 @@ def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool
         (r"api/beta/applications/([^/]+)", h.ApplicationAPI),
         (r"api/beta/decisions", h.DecisionsAPI),
         (r"api/outbox", h.OutboxAPI),
+        (r"api/agents/?", agents.AgentsAPI),
+        (r"api/agents/([^/]+)", agents.AgentAPI),
+        (r"api/agents/([^/]+)/sessions", agents.AgentSessionsAPI),
+        (r"api/agent-options", agents.AgentOptionsAPI),
+        (r"api/sessions", agents.SessionsAPI),
         (r"api/openapi.json", h.OpenAPIDocument),
     ]
     return web.Application(
         [(prefix + pattern, handler) for pattern, handler in routes] + [(prefix.rstrip("/") + "/?", web.RedirectHandler, {"url": prefix + "beta"})],
         store=store, beta_desk=desk, service_prefix=prefix, templates=template_environment(),
-        openapi=openapi_document(prefix), smtp_configured=smtp_configured,
+        openapi=openapi_document(prefix, models), smtp_configured=smtp_configured, models=models,
         cookie_secret=os.urandom(32), xsrf_cookies=True,
     )
 
@@ -74,7 +81,7 @@ async def serve() -> None:
     desk = BetaDesk(store=store, hub=hub, group=os.environ.get("OMA_BETA_GROUP", "beta"), hub_url=public_url,
                     admin_emails=admins, admin_language=os.environ.get("OMA_ADMIN_MAIL_LANGUAGE", "en"))
     smtp_configured = bool(os.environ.get("OMA_SMTP_HOST"))
-    app = make_app(store, desk, prefix, smtp_configured=smtp_configured)
+    app = make_app(store, desk, prefix, smtp_configured=smtp_configured, models=models_setting(os.environ.get("OMA_MODELS")))
     app.listen(url.port or 80, url.hostname or "127.0.0.1")
     log.info("Agents service at %s (store %s, e-mail %s)", prefix, store.__class__.__name__,
              "via SMTP" if smtp_configured else "kept in the outbox")

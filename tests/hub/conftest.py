@@ -91,8 +91,9 @@ class Hub:
         assert response.status_code == 201, response.text
         return response.json()["token"]
 
-    def api(self, token: str, method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(method, self.url + path, headers={"Authorization": f"token {token}"}, timeout=30, **kwargs)
+    def api(self, token: str, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"token {token}", **(headers or {})}
+        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
 
 class Browser(requests.Session):

@@ -66,3 +66,51 @@ def test_sign_in_apply_approve_start_jupyterlab(hub, chromium, tmp_path: Path):
     assert page.locator('.jp-LauncherCard[title="Claude"], .jp-LauncherCard:has-text("Claude")').count() >= 1
     page.screenshot(path=str(tmp_path / "lab.png"))
     phone.close()
+
+
+def test_create_an_agent_on_the_dashboard_open_it_from_the_launcher_and_run_a_cell(hub, chromium, fake_model, tmp_path: Path):
+    from tests.fake_model import say
+
+    email = person("yuna")
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    assert hub.api(admin_token, "POST", "/hub/api/users/" + email).status_code in (201, 409)
+    assert hub.api(admin_token, "POST", "/hub/api/groups/beta/users", json={"users": [email]}).ok
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    sign_in(page, hub, email)
+    page.click("#start")
+    page.wait_for_selector(".jp-LauncherCard", timeout=90_000)
+    page.goto(f"{hub.url}/user/{email}/agents")
+    assert fits_the_screen(page)
+    page.click("#new-agent")
+    page.fill("input[name=name]", "Weekly analyst")
+    page.fill("textarea[name=instructions]", "Summarise the week in three bullet points.")
+    page.select_option("select[name=status]", "active")
+    page.click("#save")
+    card = page.locator(".agent", has_text="Weekly analyst")
+    card.wait_for()
+    assert fits_the_screen(page)
+    page.screenshot(path=str(tmp_path / "dashboard.png"))
+
+    context.close()
+    desktop = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = desktop.new_page()
+    sign_in(page, hub, email)
+    page.goto(f"{hub.url}/user/{email}/lab")
+    launcher = page.locator(".jp-LauncherCard", has_text="Weekly analyst").first
+    launcher.wait_for(timeout=90_000)
+    fake_model.script(say("Here is your week: *busy*."))
+    launcher.click()
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.get_by_text("Weekly analyst | Idle").wait_for(timeout=60_000)  # the status bar: kernel ready
+    editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
+    editor.click()
+    page.keyboard.type("How was my week?")
+    page.keyboard.press("Shift+Enter")
+    try:
+        page.locator(".jp-OutputArea-output", has_text="Here is your week").first.wait_for(timeout=90_000)
+    finally:
+        page.screenshot(path=str(tmp_path / "notebook.png"))
+    page.screenshot(path=str(tmp_path / "notebook.png"))
+    assert any("How was my week?" in text for text in [fake_model.seen()])
+    desktop.close()

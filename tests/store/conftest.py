@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -33,13 +35,12 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The real Cloud Firestore emulator on a free port; its host:port is also in FIRESTORE_EMULATOR_HOST."""
+@contextlib.contextmanager
+def running_firestore_emulator(log_path: Path) -> Iterator[str]:
+    """The real Cloud Firestore emulator on a free port, until the block ends; yields its host:port."""
     if shutil.which("gcloud") is None:
-        pytest.fail("the Firestore tests need gcloud with the cloud-firestore-emulator component on PATH")
+        raise RuntimeError("the Firestore emulator needs gcloud with the cloud-firestore-emulator component on PATH")
     host = f"127.0.0.1:{_free_port()}"
-    log_path: Path = tmp_path_factory.mktemp("firestore-emulator") / "emulator.log"
     log = log_path.open("wb")
     # Its own process group: gcloud starts the Java emulator as a child, and both must go at the end.
     process = subprocess.Popen(
@@ -55,12 +56,21 @@ def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> str:
                     + log_path.read_text(errors="replace")[-4000:]
                 )
             time.sleep(0.2)
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("FIRESTORE_EMULATOR_HOST", host)
-            yield host
+        yield host
     finally:
         _stop(process)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The real Cloud Firestore emulator on a free port; its host:port is also in FIRESTORE_EMULATOR_HOST."""
+    if shutil.which("gcloud") is None:
+        pytest.fail("the Firestore tests need gcloud with the cloud-firestore-emulator component on PATH")
+    with running_firestore_emulator(tmp_path_factory.mktemp("firestore-emulator") / "emulator.log") as host:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("FIRESTORE_EMULATOR_HOST", host)
+            yield host
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -1,0 +1,179 @@
+"""Handlers of the user-server side: ``/api/agents`` and the ``/agents`` dashboard."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+from tornado.ioloop import IOLoop
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from ..service.i18n import pick_language
+from .dashboard_text import dashboard_text
+from .workspace import Workspace
+
+log = logging.getLogger("oh-my-agent.agents")
+HERE = Path(__file__).resolve().parent
+SERVICE_URL_ENV = "OMA_AGENTS_SERVICE_URL"
+
+
+class AgentsService:
+    """Calls to the agents service, authenticated with this server's JupyterHub token."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.token = token
+        self.http = AsyncHTTPClient()
+
+    async def call(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None):
+        """Returns (status, headers, body bytes); network failures become a 502 for the person."""
+        request = HTTPRequest(
+            self.base_url + path, method=method, body=body if body is not None or method not in ("POST", "PUT", "PATCH") else b"",
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json", **(headers or {})},
+            allow_nonstandard_methods=True, request_timeout=30, follow_redirects=False,
+        )
+        try:
+            response = await self.http.fetch(request, raise_error=False)
+        except OSError as err:
+            log.error("Agents service unreachable at %s: %s", self.base_url, err)
+            raise web.HTTPError(502, "The agents service cannot be reached; try again in a moment.") from err
+        if response.code == 599:
+            log.error("Agents service did not answer %s %s: %s", method, path, response.error)
+            raise web.HTTPError(502, "The agents service did not answer; try again in a moment.")
+        return response.code, response.headers, response.body or b""
+
+
+class AgentsAPI(APIHandler):
+    """``/api/agents[/<id>]``: the service's agents API, plus the folder and kernelspec upkeep."""
+
+    @property
+    def service(self) -> AgentsService:
+        return self.settings["oma_agents_service"]
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.settings["oma_workspace"]
+
+    service_path = "api/agents"
+
+    async def _forward(self, agent_id: str | None) -> None:
+        path = self.service_path + (f"/{agent_id}" if agent_id else "")
+        if self.request.query:
+            path += "?" + self.request.query
+        headers = {"If-Match": self.request.headers["If-Match"]} if "If-Match" in self.request.headers else {}
+        body = self.request.body if self.request.method in ("POST", "PUT", "PATCH") else None
+        status, response_headers, payload = await self.service.call(self.request.method, path, body, headers)
+        if status < 300 and self.request.method != "GET":
+            self._keep_in_step(agent_id, payload)
+        self.set_status(status)
+        if "Location" in response_headers:
+            self.set_header("Location", url_path_join(self.base_url, "api/agents", response_headers["Location"].rsplit("/", 1)[-1]))
+        if payload:
+            self.set_header("Content-Type", "application/json")
+            self.finish(payload)
+        else:
+            self.finish()
+
+    def _keep_in_step(self, agent_id: str | None, payload: bytes) -> None:
+        if self.request.method == "DELETE" and agent_id:
+            self.workspace.remove(agent_id)
+        elif payload:
+            self.workspace.sync(json.loads(payload))
+
+    @web.authenticated
+    async def get(self, agent_id: str | None = None) -> None:
+        await self._forward(agent_id)
+
+    @web.authenticated
+    async def post(self, agent_id: str | None = None) -> None:
+        if agent_id:
+            raise web.HTTPError(405)
+        await self._forward(None)
+
+    @web.authenticated
+    async def put(self, agent_id: str | None = None) -> None:
+        await self._forward(self._require(agent_id))
+
+    @web.authenticated
+    async def patch(self, agent_id: str | None = None) -> None:
+        await self._forward(self._require(agent_id))
+
+    @web.authenticated
+    async def delete(self, agent_id: str | None = None) -> None:
+        await self._forward(self._require(agent_id))
+
+    @staticmethod
+    def _require(agent_id: str | None) -> str:
+        if not agent_id:
+            raise web.HTTPError(405, "Name an agent: /api/agents/<id>.")
+        return agent_id
+
+
+class AgentOptionsAPI(AgentsAPI):
+    """``/api/agent-options``: the models and limits the service accepts, for the dashboard's form."""
+
+    service_path = "api/agent-options"
+
+    @web.authenticated
+    async def get(self) -> None:
+        await self._forward(None)
+
+
+class Dashboard(JupyterHandler):
+    """The agents dashboard: agents, their statistics, create / edit / delete, open a notebook."""
+
+    @web.authenticated
+    def get(self) -> None:
+        language = pick_language(self.request.headers.get("Accept-Language"))
+        page = self.settings["oma_templates"].get_template("dashboard.html").render(
+            lang=language, text=dashboard_text(language), base_url=self.base_url,
+            xsrf_token=self.xsrf_token.decode(),
+            hub_home=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/home",
+        )
+        self.set_header("Content-Language", language)
+        self.finish(page)
+
+
+async def _reconcile_at_start(service: AgentsService, workspace: Workspace) -> None:
+    """Agents made elsewhere (another server, the API) get their folders when the server starts."""
+    try:
+        status, _, body = await service.call("GET", "api/agents")
+        if status == 200:
+            workspace.reconcile(json.loads(body))
+        else:
+            log.warning("Could not list agents at start (HTTP %s)", status)
+    except Exception:
+        log.warning("Could not bring agent folders in step at start", exc_info=True)
+
+
+def load(serverapp) -> None:
+    service_url = os.environ.get(SERVICE_URL_ENV, "")
+    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+    if not service_url or not token:
+        serverapp.log.warning("agents extension: %s or JUPYTERHUB_API_TOKEN unset; agents are not available "
+                              "(this server does not run under the platform's hub)", SERVICE_URL_ENV)
+        return
+    root = Path(serverapp.root_dir).expanduser()
+    workspace = Workspace(root / "agents", Path(jupyter_data_dir()) / "kernels")
+    service = AgentsService(service_url, token)
+    serverapp.web_app.settings.update(
+        oma_agents_service=service, oma_workspace=workspace,
+        oma_templates=jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True),
+    )
+    base = serverapp.web_app.settings["base_url"]
+    serverapp.web_app.add_handlers(".*$", [
+        (url_path_join(base, r"api/agents/?"), AgentsAPI),
+        (url_path_join(base, r"api/agents/([^/]+)"), AgentsAPI),
+        (url_path_join(base, r"api/agent-options"), AgentOptionsAPI),
+        (url_path_join(base, r"agents/?"), Dashboard),
+    ])
+    IOLoop.current().add_callback(_reconcile_at_start, service, workspace)
+    serverapp.log.info("agents extension: agents in %s, service at %s", workspace.root, service_url)
