@@ -1,10 +1,14 @@
-"""Agent create/read/update/list latency through the agents service, on both store backends.
+"""Agent create/read/update/list latency through the user server, the agents service and the store,
+on both store backends.
 
 Starts a real hub (the platform's configuration, with its proxy and the agents
 service) per backend: SQLite, then Google Firestore on the emulator started
 here (``gcloud emulators firestore start``). An approved person, with a
 JupyterHub token of their own, then makes each operation ``--ops`` times over
-one kept-alive connection, through the proxy as the user server will:
+one kept-alive connection, twice: through their own server (``/user/<name>/api/agents``:
+proxy -> user server, which forwards to the service and keeps the agent's folder and
+kernelspec in step -> service -> store), and straight to the service (proxy -> service
+-> store), to show what the user server's hop costs:
 
   create   POST  api/agents                 (a new agent each time)
   read     GET   api/agents/<id>            (with its usage)
@@ -51,22 +55,30 @@ def timed(call: Callable[[], requests.Response], expected: int) -> float:
     return elapsed
 
 
-def approved_session(hub: Hub) -> requests.Session:
-    """An approved person's HTTP session, authenticated with their own JupyterHub token."""
+def approved_session(hub: Hub) -> tuple[requests.Session, str]:
+    """An approved person's HTTP session (their own JupyterHub token) and their running server's agents URL."""
     admin_token = hub.token_for(hub.sign_in(ADMIN))
     email = f"bench-{uuid.uuid4().hex[:6]}@example.org"
     token = hub.token_for(hub.sign_in(email))
     hub.api(token, "POST", SERVICE + "api/beta/applications", json={"name": "Bench", "purpose": "Benchmarks"})
     decided = hub.api(admin_token, "POST", SERVICE + "api/beta/decisions", json={"emails": [email], "decision": "approve"})
     decided.raise_for_status()
+    hub.api(token, "POST", f"/hub/api/users/{email}/server").raise_for_status()
+    for _ in range(300):
+        if hub.api(token, "GET", f"/hub/api/users/{email}").json()["servers"].get("", {}).get("ready"):
+            break
+        time.sleep(0.2)
     session = requests.Session()
     session.headers["Authorization"] = f"token {token}"
-    return session
+    return session, f"{hub.url}/user/{email}/api/agents"
 
 
-def measure(hub: Hub, ops: int) -> dict[str, list[float]]:
-    http = approved_session(hub)
-    url = hub.url + AGENTS
+def measure(hub: Hub, ops: int) -> dict[str, dict[str, list[float]]]:
+    http, server_url = approved_session(hub)
+    return {"user server": measure_path(http, server_url, ops, "S"), "service": measure_path(http, hub.url + AGENTS, ops, "D")}
+
+
+def measure_path(http: requests.Session, url: str, ops: int, tag: str) -> dict[str, list[float]]:
     # Warm up: the service's first look-up of the token at the hub, connections, the store's first queries.
     warm = http.post(url, json={"name": "warm-up"}, timeout=30).json()
     http.get(f"{url}/{warm['id']}", timeout=30)
@@ -76,7 +88,7 @@ def measure(hub: Hub, ops: int) -> dict[str, list[float]]:
     ids = []
     for n in range(ops):
         started = time.perf_counter()
-        response = http.post(url, json={"name": f"Agent {n}", "instructions": "Be brief.", "allowed_tools": ["Read"]},
+        response = http.post(url, json={"name": f"Agent {tag}{n}", "instructions": "Be brief.", "allowed_tools": ["Read"]},
                              timeout=30)
         times["create"].append(time.perf_counter() - started)
         if response.status_code != 201:
@@ -92,7 +104,7 @@ def measure(hub: Hub, ops: int) -> dict[str, list[float]]:
     return times
 
 
-def run_backend(workdir: Path, ops: int, env: dict[str, str]) -> dict[str, list[float]]:
+def run_backend(workdir: Path, ops: int, env: dict[str, str]) -> dict[str, dict[str, list[float]]]:
     hub = Hub(workdir, env)
     try:
         return measure(hub, ops)
@@ -107,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
-    results: dict[str, dict[str, list[float]]] = {}
+    results: dict[str, dict[str, dict[str, list[float]]]] = {}
     with tempfile.TemporaryDirectory(prefix="oma-agents-bench-") as tmp:
         root = Path(tmp)
         for backend in backends:
@@ -125,16 +137,18 @@ def main() -> None:
                 raise SystemExit(f"unknown backend {backend!r}: use sqlite or firestore")
 
     print()
-    print("Agents API latency through proxy -> agents service -> store (one client, sequential requests,")
-    print(f"kept-alive connection, JupyterHub token; {args.ops} operations of each kind; list = {args.ops} agents).")
-    print("Note: this measures service + store only; the user server's hop in front of it is not included yet.")
+    print("Agents API latency (one client, sequential requests, kept-alive connection, JupyterHub token;")
+    print(f"{args.ops} operations of each kind; list = {args.ops} agents). 'user server' is the path people and")
+    print("the dashboard use: proxy -> user server (forwards, writes the folder and kernelspec) -> service -> store;")
+    print("'service' skips the user server: proxy -> service -> store.")
     print()
-    print(f"{'backend':<10} {'operation':<8} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'max ms':>8}")
-    for backend, times in results.items():
-        for operation, values in times.items():
-            ms = [v * 1000 for v in values]
-            print(f"{backend:<10} {operation:<8} {percentile(ms, 0.5):8.1f} {percentile(ms, 0.95):8.1f} "
-                  f"{statistics.fmean(ms):8.1f} {max(ms):8.1f}")
+    print(f"{'backend':<10} {'path':<12} {'operation':<8} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'max ms':>8}")
+    for backend, paths in results.items():
+        for path, times in paths.items():
+            for operation, values in times.items():
+                ms = [v * 1000 for v in values]
+                print(f"{backend:<10} {path:<12} {operation:<8} {percentile(ms, 0.5):8.1f} {percentile(ms, 0.95):8.1f} "
+                      f"{statistics.fmean(ms):8.1f} {max(ms):8.1f}")
 
 
 if __name__ == "__main__":
