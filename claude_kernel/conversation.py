@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .agent import AgentConfigError, AgentSettings, load_agent
+from .sandbox import Sandbox, SandboxUnavailable
 from .session_memory import SessionMemory
 
 CREDENTIAL_VARIABLES = (
@@ -106,15 +107,18 @@ def missing_credentials() -> str | None:
 class Conversation:
     """Owns the SDK client; all its methods are safe to call from the kernel thread."""
 
-    def __init__(self, folder, notebook: str | None, memory: SessionMemory, log: logging.Logger) -> None:
+    def __init__(self, folder, notebook: str | None, memory: SessionMemory, log: logging.Logger,
+                 sandbox: Sandbox) -> None:
         self.folder = folder
         self.notebook = notebook
         self.memory = memory
         self.log = log
+        self.sandbox = sandbox
         self.totals = Totals(session_id=memory.recall(folder, notebook))
         self.model_override: str | None = None
         self.settings: AgentSettings | None = None
         self._notice: str | None = None
+        self._sandbox_said: str | None = None  # bwrap's own complaint, if it could not start the CLI
         self._sdk: Any = None
         self._client: Any = None
         self._cost_seen = 0.0  # the CLI reports cost cumulated over its own lifetime
@@ -160,6 +164,7 @@ class Conversation:
         if self._thread and self._thread.is_alive():
             self._send(None)
             self._thread.join(timeout)
+        self.sandbox.cleanup()
 
     def _send(self, command: Any) -> None:
         if not self.started:
@@ -211,6 +216,9 @@ class Conversation:
                     self.log.warning("Could not switch model now; it applies from the next restart", exc_info=True)
                     await self._disconnect()
         await self._disconnect()
+        # In the sandbox, bwrap's init holds the CLI's pipes a moment after the CLI has
+        # exited: let the loop read them to their end before it closes.
+        await asyncio.sleep(0.05)
 
     def _options(self, settings: AgentSettings, resume: str | None):
         sdk = self._sdk
@@ -229,7 +237,8 @@ class Conversation:
             include_partial_messages=True,
             can_use_tool=self._can_use_tool,
             resume=resume,
-            stderr=lambda line: self.log.debug("claude: %s", line),
+            cli_path=self.sandbox.cli_path(),
+            stderr=self._cli_said,
         )
 
     async def _connect(self) -> None:
@@ -251,6 +260,7 @@ class Conversation:
             await self._disconnect()
         self.settings = settings
         resume = self.totals.session_id
+        self._sandbox_said = None
         client = self._sdk.ClaudeSDKClient(self._options(self.settings, resume))
         try:
             await client.connect()
@@ -267,6 +277,11 @@ class Conversation:
         self._cost_seen = 0.0
         self.log.info("Claude Code session ready in %s%s", self.folder, f" (resuming {resume})" if resume else "")
 
+    def _cli_said(self, line: str) -> None:
+        self.log.debug("claude: %s", line)
+        if line.startswith("bwrap:"):
+            self._sandbox_said = line
+
     async def _disconnect(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -278,12 +293,13 @@ class Conversation:
     async def _run_turn(self, turn: Turn) -> None:
         try:
             await self._connect()
-        except (NoCredentials, AgentConfigError) as err:
+        except (NoCredentials, AgentConfigError, SandboxUnavailable) as err:
             turn.put(TurnFailed(err))
             return
         except Exception as err:
             self.log.error("Claude Code did not start", exc_info=True)
-            turn.put(TurnFailed(CLIStopped(f"Claude Code did not start: {err}")))
+            said = f" ({self._sandbox_said})" if self._sandbox_said else ""
+            turn.put(TurnFailed(CLIStopped(f"Claude Code did not start: {err}{said}")))
             return
         if turn.cancelled:  # stopped while Claude Code was still starting
             turn.put(TurnFailed(CLIStopped("stopped before it began")))

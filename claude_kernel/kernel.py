@@ -28,6 +28,7 @@ from .conversation import (
 from .failures import TurnError, result_error, retry_status, retry_verdict
 from .magics import UnknownMagic, help_text, parse_cell
 from .render import CellOutput, footer, tool_summary
+from .sandbox import SANDBOX_ENV, Sandbox, SandboxUnavailable
 from .session_memory import SessionMemory, default_state_dir
 
 INTERRUPT = object()  # put on a turn's queue when the person presses stop
@@ -84,6 +85,14 @@ class ClaudeKernel(Kernel):
         "(env CLAUDE_KERNEL_STATE_DIR; default: <jupyter data dir>/claude_kernel).",
     )
 
+    sandbox = Unicode(
+        config=True,
+        help="How an agent's tools are kept inside its folder (env CLAUDE_KERNEL_SANDBOX): 'bwrap' runs "
+        "Claude Code in a bubblewrap namespace where only the agent's folder and the system are visible, "
+        "and cells fail with an error if that is impossible here; 'off' runs it unconfined, so every agent "
+        "can read and change every other agent's files. Default: bwrap when it works, else off with a warning.",
+    )
+
     @default("stall_timeout")
     def _default_stall_timeout(self) -> float:
         return _env_number("CLAUDE_KERNEL_STALL_TIMEOUT", 120.0)
@@ -96,6 +105,10 @@ class ClaudeKernel(Kernel):
     def _default_api_retry_limit(self) -> int:
         return int(_env_number("CLAUDE_KERNEL_API_RETRIES", 2))
 
+    @default("sandbox")
+    def _default_sandbox(self) -> str:
+        return os.environ.get(SANDBOX_ENV, "")
+
     @default("state_dir")
     def _default_state_dir(self) -> str:
         return str(default_state_dir())
@@ -103,7 +116,9 @@ class ClaudeKernel(Kernel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         notebook = os.environ.get("JPY_SESSION_NAME") or None
-        self.conversation = Conversation(agent_folder(), notebook, SessionMemory(Path(self.state_dir)), self.log)
+        folder = agent_folder()
+        self.conversation = Conversation(folder, notebook, SessionMemory(Path(self.state_dir)), self.log,
+                                         Sandbox(folder, self.sandbox, self.log))
         self._turn: Turn | None = None
 
     def start(self) -> None:
@@ -363,6 +378,8 @@ class ClaudeKernel(Kernel):
             return TurnError("NoCredentials", str(error))
         if isinstance(error, AgentConfigError):
             return TurnError("AgentSettingsInvalid", str(error))
+        if isinstance(error, SandboxUnavailable):
+            return TurnError("SandboxUnavailable", str(error))
         if isinstance(error, CLIStopped):
             return TurnError(
                 "ClaudeCodeStopped",

@@ -48,7 +48,7 @@ def claude_env(monkeypatch: pytest.MonkeyPatch, model: FakeModel, agent_dir: Pat
         "CLAUDE_AGENT_DIR": str(agent_dir),
         "CLAUDE_KERNEL_STATE_DIR": str(tmp_path / "kernel-state"),
     }
-    for name in ("JPY_SESSION_NAME", "CLAUDE_KERNEL_STALL_TIMEOUT", "CLAUDE_KERNEL_API_RETRIES",
+    for name in ("JPY_SESSION_NAME", "CLAUDE_KERNEL_STALL_TIMEOUT", "CLAUDE_KERNEL_API_RETRIES", "CLAUDE_KERNEL_SANDBOX",
                  "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_OAUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -22,8 +23,9 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
 
 
 def claude_cli_processes(kernel) -> list[psutil.Process]:
+    """The Claude Code CLI processes under the kernel (not the bwrap processes around them)."""
     kernel_process = psutil.Process(kernel.km.provisioner.pid)
-    return [p for p in kernel_process.children(recursive=True) if "claude" in " ".join(p.cmdline())]
+    return [p for p in kernel_process.children(recursive=True) if Path((p.cmdline() or [""])[0]).name == "claude"]
 
 
 def start_cell(kernel, code: str) -> str:
