@@ -12,12 +12,17 @@ hand). Every key is optional::
       "disallowed_tools": ["WebFetch"],
       "max_turns": 20,
       "max_budget_usd": 2.5,
-      "headless_permission": "deny"
+      "headless_permission": "deny",
+      "status": "active",
+      "id": "3f2c…"
     }
 
 ``instructions`` are appended to Claude Code's system prompt;
 ``headless_permission`` decides tool requests that nobody can answer (a
-notebook run without a front end): ``deny`` (default) or ``allow``.
+notebook run without a front end): ``deny`` (default) or ``allow``;
+``status`` ``paused`` makes the agent refuse new turns (``draft`` and
+``active`` take them); ``id`` is the agent's id on the platform, under which
+the kernel reports its sessions' usage (agents made by hand have none).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ CONFIG_FILE = "agent.json"
 AGENT_DIR_ENV = "CLAUDE_AGENT_DIR"
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto")
 HEADLESS_POLICIES = ("deny", "allow")
+STATUSES = ("draft", "active", "paused")
 
 
 class AgentConfigError(ValueError):
@@ -50,6 +56,8 @@ class AgentSettings:
     max_turns: int | None = None
     max_budget_usd: float | None = None
     headless_permission: str = "deny"
+    status: str = "active"
+    id: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -110,7 +118,7 @@ def _settings_from(raw: dict[str, Any], folder: Path, path: Path) -> AgentSettin
         raise bad("max_budget_usd", "a positive number of US dollars")
 
     known = {"name", "instructions", "model", "permission_mode", "allowed_tools", "disallowed_tools",
-             "max_turns", "max_budget_usd", "headless_permission"}
+             "max_turns", "max_budget_usd", "headless_permission", "status", "id"}
     return AgentSettings(
         folder=folder,
         name=text("name", folder.name) or folder.name,
@@ -122,5 +130,7 @@ def _settings_from(raw: dict[str, Any], folder: Path, path: Path) -> AgentSettin
         max_turns=max_turns,
         max_budget_usd=float(budget) if budget is not None else None,
         headless_permission=choice("headless_permission", HEADLESS_POLICIES, "deny"),
+        status=choice("status", STATUSES, "active"),
+        id=text("id", "") or "",
         extra={k: v for k, v in raw.items() if k not in known},
     )

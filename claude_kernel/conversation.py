@@ -20,12 +20,13 @@ import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .agent import AgentConfigError, AgentSettings, load_agent
 from .sandbox import Sandbox, SandboxUnavailable
 from .session_memory import SessionMemory
+from .usage_report import SessionReport, UsageReporter
 
 CREDENTIAL_VARIABLES = (
     "ANTHROPIC_API_KEY",
@@ -38,6 +39,10 @@ CREDENTIAL_VARIABLES = (
 
 class NoCredentials(RuntimeError):
     """No model credentials in the environment."""
+
+
+class AgentPaused(RuntimeError):
+    """The agent is paused on the dashboard and takes no new turns."""
 
 
 class CLIStopped(RuntimeError):
@@ -114,7 +119,9 @@ class Conversation:
         self.memory = memory
         self.log = log
         self.sandbox = sandbox
-        self.totals = Totals(session_id=memory.recall(folder, notebook))
+        remembered = memory.recall(folder, notebook) or {}
+        self.totals = Totals(**{k: v for k, v in remembered.items() if k in Totals.__dataclass_fields__})
+        self.reporter = UsageReporter.from_environment(log)
         self.model_override: str | None = None
         self.settings: AgentSettings | None = None
         self._notice: str | None = None
@@ -165,6 +172,8 @@ class Conversation:
             self._send(None)
             self._thread.join(timeout)
         self.sandbox.cleanup()
+        if self.reporter:
+            self.reporter.close()
 
     def _send(self, command: Any) -> None:
         if not self.started:
@@ -206,6 +215,7 @@ class Conversation:
                 await self._run_turn(command[1])
             elif kind == "new":
                 await self._disconnect()
+                self._report("closed")
                 self.totals = Totals()
                 self._session_allowed.clear()
                 self.memory.remember(self.folder, self.notebook, None)
@@ -216,6 +226,7 @@ class Conversation:
                     self.log.warning("Could not switch model now; it applies from the next restart", exc_info=True)
                     await self._disconnect()
         await self._disconnect()
+        self._report("inactive")
         # In the sandbox, bwrap's init holds the CLI's pipes a moment after the CLI has
         # exited: let the loop read them to their end before it closes.
         await asyncio.sleep(0.05)
@@ -247,6 +258,11 @@ class Conversation:
         if problem:
             raise NoCredentials(problem)
         settings = load_agent(self.folder)
+        if settings.status == "paused":
+            raise AgentPaused(
+                f"The agent \u201c{settings.name}\u201d is paused, so it takes no new turns. Set it to active on "
+                "the agents dashboard (or \"status\" in agent.json), then run the cell again."
+            )
         if self._client is not None:
             if settings == self.settings:
                 return
@@ -293,7 +309,7 @@ class Conversation:
     async def _run_turn(self, turn: Turn) -> None:
         try:
             await self._connect()
-        except (NoCredentials, AgentConfigError, SandboxUnavailable) as err:
+        except (NoCredentials, AgentConfigError, SandboxUnavailable, AgentPaused) as err:
             turn.put(TurnFailed(err))
             return
         except Exception as err:
@@ -339,8 +355,17 @@ class Conversation:
 
     def _record_session(self, session_id: str | None) -> None:
         if session_id and session_id != self.totals.session_id:
-            self.totals.session_id = session_id
-            self.memory.remember(self.folder, self.notebook, session_id)
+            self.totals = Totals(session_id=session_id)  # a new session counts from zero
+            self.memory.remember(self.folder, self.notebook, asdict(self.totals))
+
+    def _report(self, status: str) -> None:
+        """Tell the agents service how this session stands (for the dashboard's statistics)."""
+        t, settings = self.totals, self.settings
+        if self.reporter and settings and settings.id and t.session_id:
+            self.reporter.report(SessionReport(
+                agent_id=settings.id, session_id=t.session_id, notebook=self.notebook or "", turns=t.turns,
+                input_tokens=t.input_tokens, output_tokens=t.output_tokens, cost_usd=round(t.cost_usd, 6), status=status,
+            ))
 
     def _count(self, result: Any) -> float:
         self._record_session(result.session_id)
@@ -352,6 +377,8 @@ class Conversation:
         cost = max(cumulative - self._cost_seen, 0.0)
         self._cost_seen = max(cumulative, self._cost_seen)
         self.totals.cost_usd += cost
+        self.memory.remember(self.folder, self.notebook, asdict(self.totals))
+        self._report("active")
         return cost
 
     def _interrupt(self) -> None:

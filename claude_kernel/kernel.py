@@ -16,6 +16,7 @@ from traitlets import Float, Int, Unicode, default
 from . import __version__
 from .agent import AgentConfigError, agent_folder
 from .conversation import (
+    AgentPaused,
     CLIStopped,
     Conversation,
     NoCredentials,
@@ -376,6 +377,8 @@ class ClaudeKernel(Kernel):
     def _explain(error: BaseException) -> TurnError:
         if isinstance(error, NoCredentials):
             return TurnError("NoCredentials", str(error))
+        if isinstance(error, AgentPaused):
+            return TurnError("AgentPaused", str(error))
         if isinstance(error, AgentConfigError):
             return TurnError("AgentSettingsInvalid", str(error))
         if isinstance(error, SandboxUnavailable):

@@ -1,8 +1,9 @@
 """Which Claude session each notebook was using, kept across kernel restarts.
 
 The Claude Code CLI keeps the conversation itself (its transcript); this file
-only remembers the session id per (agent folder, notebook path) so that a
-restarted kernel, or the same notebook opened another day, resumes it.
+remembers, per (agent folder, notebook path), the session id and its running
+totals (turns, tokens, cost), so that a restarted kernel, or the same notebook
+opened another day, resumes the session and goes on counting from where it was.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 STATE_DIR_ENV = "CLAUDE_KERNEL_STATE_DIR"
 
@@ -34,28 +35,33 @@ class SessionMemory:
     def _key(agent_folder: Path, notebook: str) -> str:
         return f"{agent_folder}::{notebook}"
 
-    def recall(self, agent_folder: Path, notebook: str | None) -> str | None:
+    def recall(self, agent_folder: Path, notebook: str | None) -> dict[str, Any] | None:
+        """The remembered session: {"session_id": ..., "turns": ..., ...}, or None."""
         if not notebook:
             return None
-        return self._read().get(self._key(agent_folder, notebook))
+        entry = self._read().get(self._key(agent_folder, notebook))
+        if isinstance(entry, str):  # written before totals were kept
+            return {"session_id": entry}
+        return entry if isinstance(entry, dict) and entry.get("session_id") else None
 
-    def remember(self, agent_folder: Path, notebook: str | None, session_id: str | None) -> None:
+    def remember(self, agent_folder: Path, notebook: str | None, session: dict[str, Any] | None) -> None:
+        """Keep (or, with None, forget) the notebook's session and its totals."""
         if not notebook:
             return
         with self._locked():
             entries = self._read()
             key = self._key(agent_folder, notebook)
-            if session_id:
-                if entries.get(key) == session_id:
+            if session:
+                if entries.get(key) == session:
                     return
-                entries[key] = session_id
+                entries[key] = session
             elif entries.pop(key, None) is None:
                 return
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(entries, indent=1, sort_keys=True), encoding="utf-8")
             os.replace(tmp, self.path)
 
-    def _read(self) -> dict[str, str]:
+    def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

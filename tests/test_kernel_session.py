@@ -70,3 +70,23 @@ def test_a_notebook_of_several_cells_runs_headless_with_nbclient(claude_env, mod
     assert "Turns: 3" in cell_text(nb.cells[2])
     assert "Done for today." in cell_text(nb.cells[3])
     assert all(cell.execution_count for cell in nb.cells)
+
+
+def test_session_totals_carry_over_a_restart(monkeypatch, start_kernel, model):
+    monkeypatch.setenv("JPY_SESSION_NAME", "totals.ipynb")
+    kernel = start_kernel()
+    kernel.run("One")
+    kernel.run("Two")
+    kernel.restart()
+    kernel.run("Three")
+    assert "Turns: 3" in kernel.run("%session").text
+
+
+def test_a_paused_agent_refuses_new_turns_and_says_how_to_resume(kernel, model, agent_dir):
+    (agent_dir / "agent.json").write_text(json.dumps({"name": "Analyst", "status": "paused"}))
+    run = kernel.run("Hello")
+    assert run.status == "error" and run.error["ename"] == "AgentPaused"
+    assert "Analyst" in run.error["evalue"] and "dashboard" in run.error["evalue"]
+    assert model.requests == []
+    (agent_dir / "agent.json").write_text(json.dumps({"name": "Analyst", "status": "active"}))
+    assert kernel.run("Hello").status == "ok"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -112,5 +113,14 @@ def test_create_an_agent_on_the_dashboard_open_it_from_the_launcher_and_run_a_ce
     finally:
         page.screenshot(path=str(tmp_path / "notebook.png"))
     page.screenshot(path=str(tmp_path / "notebook.png"))
-    assert any("How was my week?" in text for text in [fake_model.seen()])
+    assert "How was my week?" in fake_model.seen()
     desktop.close()
+    # the kernel reported the session: the dashboard's statistics come from it
+    token = hub.token_for(hub.sign_in(email))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        usage = hub.api(token, "GET", f"/user/{email}/api/agents").json()[0]["usage"]
+        if usage["sessions"] == 1 and usage["turns"] >= 1:
+            break
+        time.sleep(0.3)
+    assert usage["sessions"] == 1 and usage["turns"] >= 1 and usage["cost_usd"] > 0 and usage["last_used_at"]
