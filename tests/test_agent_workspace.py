@@ -97,3 +97,14 @@ def test_reconcile_adds_missing_agents_and_trashes_ones_the_service_no_longer_ha
     workspace.reconcile([agent()])
     assert sorted(p.name for p in workspace.root.iterdir()) == [".trash", "market-researcher"]
     assert sorted(p.name for p in workspace.kernels_dir.iterdir()) == ["claude-market-researcher", "python-own"]
+
+
+def test_jupyterlab_file_menu_gets_the_dashboard_without_overwriting_a_persons_settings(tmp_path):
+    from agents_extension.server.lab_menu import MENU_SETTINGS, add_dashboard_to_menu
+
+    add_dashboard_to_menu(tmp_path, "/hub/")
+    item = json.loads((tmp_path / MENU_SETTINGS).read_text())["menus"][0]["items"][1]
+    assert item["command"] == "help:open" and item["args"]["url"] == "/hub/user-redirect/agents"
+    (tmp_path / MENU_SETTINGS).write_text('{"menus": []}')
+    add_dashboard_to_menu(tmp_path, "/hub/")
+    assert (tmp_path / MENU_SETTINGS).read_text() == '{"menus": []}'

@@ -100,6 +100,11 @@ def test_create_an_agent_on_the_dashboard_open_it_from_the_launcher_and_run_a_ce
     page.goto(f"{hub.url}/user/{email}/lab")
     launcher = page.locator(".jp-LauncherCard", has_text="Weekly analyst").first
     launcher.wait_for(timeout=90_000)
+    # the dashboard is in JupyterLab's File menu
+    page.click("text=File")
+    assert page.locator(".lm-Menu-itemLabel", has_text="My agents").count() == 1
+    assert page.locator(".lm-Menu-itemLabel", has_text="New Launcher").count() == 1  # the usual items stay
+    page.keyboard.press("Escape")
     fake_model.script(say("Here is your week: *busy*."))
     launcher.click()
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
