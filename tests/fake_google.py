@@ -10,13 +10,13 @@ once), the bearer token.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import threading
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+
+from tests.network import ThreadedApp
 
 
 class FakeGoogle:
@@ -28,8 +28,7 @@ class FakeGoogle:
         self.tokens: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
         self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
+        self._server: ThreadedApp | None = None
 
     def sign_in_as(self, email: str, *, name: str = "", hd: str = "", verified: bool = True) -> None:
         self.next_person = {
@@ -80,30 +79,13 @@ class FakeGoogle:
         return web.json_response(person)
 
     def start(self) -> "FakeGoogle":
-        ready = threading.Event()
-
-        async def serve() -> None:
-            app = web.Application()
-            app.router.add_get("/o/oauth2/v2/auth", self._authorize)
-            app.router.add_post("/oauth2/v4/token", self._token)
-            app.router.add_get("/oauth2/v1/userinfo", self._userinfo)
-            self._runner = web.AppRunner(app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(serve())
-            ready.set()
-            self._loop.run_forever()
-
-        threading.Thread(target=run, name="fake-google", daemon=True).start()
-        ready.wait(10)
+        app = web.Application()
+        app.router.add_get("/o/oauth2/v2/auth", self._authorize)
+        app.router.add_post("/oauth2/v4/token", self._token)
+        app.router.add_get("/oauth2/v1/userinfo", self._userinfo)
+        self._server = ThreadedApp(app, "fake-google")
+        self.port = self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._loop and self._runner:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._server.stop()

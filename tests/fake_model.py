@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.network import ThreadedApp
+
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -79,7 +81,7 @@ class FakeModel:
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
+        self._server: ThreadedApp | None = None
         self._stalled: list[asyncio.Event] = []
         self.port = 0
 
@@ -202,31 +204,16 @@ class FakeModel:
         app.router.add_route("*", "/{tail:.*}", self._anything_else)
         return app
 
-    async def _serve(self, port: int) -> None:
-        self._runner = web.AppRunner(self._app(), access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
     def start(self, port: int = 0) -> "FakeModel":
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._serve(port))
-            ready.set()
-            self._loop.run_forever()
-
-        threading.Thread(target=run, name="fake-model", daemon=True).start()
-        ready.wait(10)
+        self._server = ThreadedApp(self._app(), "fake-model", handler_cancellation=True)
+        self.port = self._server.start(port)
+        self._loop = self._server.loop
         return self
 
     def stop(self) -> None:
-        if self._loop and self._runner:
+        if self._server:
             self.release_stalls()
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._server.stop()
 
 
 def _text_of(message: dict[str, Any]) -> str:
