@@ -110,7 +110,9 @@ def test_approval_lets_the_person_start_a_server_immediately_and_emails_them(hub
     assert len(approvals) == 1 and approvals[0]["to"] == [email] and "Welcome!" in approvals[0]["text"]
     start = hub.api(hub.token_for(alice), "POST", f"/hub/api/users/{email}/server")
     assert start.status_code in (201, 202), start.text
-    assert 'id="start"' in alice.get("/hub/home").text
+    approved_home = alice.get("/hub/home").text
+    assert 'id="start"' in approved_home
+    assert 'id="agents-dashboard" href="/hub/user-redirect/agents"' in approved_home
     assert hub.api(admin_token, "DELETE", f"/hub/api/users/{email}/server").status_code in (202, 204)
 
 
