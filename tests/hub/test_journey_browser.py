@@ -92,12 +92,16 @@ def test_create_an_agent_on_the_dashboard_open_it_from_the_launcher_and_run_a_ce
     card.wait_for()
     assert fits_the_screen(page)
     page.screenshot(path=str(tmp_path / "dashboard.png"))
+    # "open a notebook with this agent": a new notebook in the agent's folder, on the agent's kernel
+    card.locator("button.open").click()
+    page.wait_for_url("**/lab/tree/agents/weekly-analyst/chat-*.ipynb", timeout=60_000)
+    page.get_by_text("Weekly analyst | Idle").wait_for(timeout=60_000)
 
     context.close()
     desktop = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = desktop.new_page()
     sign_in(page, hub, email)
-    page.goto(f"{hub.url}/user/{email}/lab")
+    page.goto(f"{hub.url}/user/{email}/lab?reset")  # a fresh workspace, showing the launcher
     launcher = page.locator(".jp-LauncherCard", has_text="Weekly analyst").first
     launcher.wait_for(timeout=90_000)
     # the dashboard is in JupyterLab's File menu
