@@ -63,11 +63,7 @@ def approved_session(hub: Hub) -> tuple[requests.Session, str]:
     hub.api(token, "POST", SERVICE + "api/beta/applications", json={"name": "Bench", "purpose": "Benchmarks"})
     decided = hub.api(admin_token, "POST", SERVICE + "api/beta/decisions", json={"emails": [email], "decision": "approve"})
     decided.raise_for_status()
-    hub.api(token, "POST", f"/hub/api/users/{email}/server").raise_for_status()
-    for _ in range(300):
-        if hub.api(token, "GET", f"/hub/api/users/{email}").json()["servers"].get("", {}).get("ready"):
-            break
-        time.sleep(0.2)
+    hub.start_server(token, email)
     session = requests.Session()
     session.headers["Authorization"] = f"token {token}"
     return session, f"{hub.url}/user/{email}/api/agents"

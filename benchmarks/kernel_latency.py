@@ -50,9 +50,9 @@ overhead of the kernel / SDK / CLI, never model time):
    ``--python3-starts``, run first so that jupyter_client's one-time costs in
    this process do not land on the claude kernel's figure).
 
-Everything started gets this environment: ``ANTHROPIC_BASE_URL`` = the fake
-model, ``ANTHROPIC_API_KEY=sk-bench``,
-``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1``, and temporary
+Everything started gets the fake model's client environment
+(``FakeModel.client_environment()``: its URL, a test key,
+``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1``), and temporary
 ``CLAUDE_CONFIG_DIR``, ``CLAUDE_AGENT_DIR`` (an empty agent folder) and
 ``CLAUDE_KERNEL_STATE_DIR``, all removed at the end.
 
@@ -552,7 +552,7 @@ def report(args, results: dict[str, Any]) -> str:
 
     fresh_note = ""
     if results.get("fresh_cli_first_output") and results["fresh_cli_first_output"]["runs"] < args.cells:
-        fresh_note = f"   (fewer runs than cells: a new process each time)"
+        fresh_note = "   (fewer runs than cells: a new process each time)"
     lines.append(f"{'first streamed output (ms)':<32}{header}")
     row("kernel (claude)", results.get("kernel_first_output"))
     row("SDK client direct (b)", results.get("sdk_first_output"))
@@ -632,9 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in UNSET:
         os.environ.pop(name, None)
     os.environ.update({
-        "ANTHROPIC_BASE_URL": model.base_url,
-        "ANTHROPIC_API_KEY": "sk-bench",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        **model.client_environment(),
         "CLAUDE_CONFIG_DIR": str(tmp / "claude-config"),
         "CLAUDE_AGENT_DIR": str(agent),
         "CLAUDE_KERNEL_STATE_DIR": str(tmp / "kernel-state"),

@@ -70,18 +70,9 @@ def one_run(hub: Hub, browser, email: str) -> dict[str, float]:
             "to JupyterLab": max(t3 - noticed, 0.0), "lab loads": t4 - t3, "total": t4 - t0}
 
 
-def stop_server(hub: Hub, token: str, email: str) -> None:
-    hub.api(token, "DELETE", f"/hub/api/users/{email}/server")
-    for _ in range(100):
-        if not hub.api(token, "GET", f"/hub/api/users/{email}").json()["servers"]:
-            return
-        time.sleep(0.2)
-
-
 def measure(label: str, extra_args: tuple[str, ...], runs: int, browser, model: FakeModel) -> list[dict[str, float]]:
     workdir = Path(tempfile.mkdtemp(prefix="oma-bench-"))
-    hub = Hub(workdir, {"ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": "sk-bench",
-                        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}, extra_args)
+    hub = Hub(workdir, model.client_environment(), extra_args)
     results = []
     try:
         admin = hub.sign_in(ADMIN)
@@ -91,7 +82,7 @@ def measure(label: str, extra_args: tuple[str, ...], runs: int, browser, model: 
         hub.api(token, "POST", "/hub/api/groups/beta/users", json={"users": [email]})
         for i in range(runs + 1):  # the first run warms caches (pyc files, lab assets) and is not counted
             result = one_run(hub, browser, email)
-            stop_server(hub, token, email)
+            hub.stop_server(token, email)
             if i:
                 results.append(result)
             print(f"  {label} run {i}{' (warm-up)' if not i else ''}: " +

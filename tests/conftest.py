@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +40,7 @@ def agent_dir(tmp_path: Path) -> Path:
 def claude_env(monkeypatch: pytest.MonkeyPatch, model: FakeModel, agent_dir: Path, tmp_path: Path) -> dict[str, str]:
     """The environment a kernel started now inherits: fake model, isolated CLI state."""
     env = {
-        "ANTHROPIC_BASE_URL": model.base_url,
-        "ANTHROPIC_API_KEY": "sk-ant-test-key",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        **model.client_environment(),
         "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
         "CLAUDE_AGENT_DIR": str(agent_dir),
         "CLAUDE_KERNEL_STATE_DIR": str(tmp_path / "kernel-state"),

@@ -103,6 +103,11 @@ class FakeModel:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def client_environment(self) -> dict[str, str]:
+        """What the Claude Code CLI needs in its environment to talk to this fake (and nothing else)."""
+        return {"ANTHROPIC_BASE_URL": self.base_url, "ANTHROPIC_API_KEY": "sk-ant-test-key",
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+
     def seen(self, request: int = -1) -> str:
         """All the conversation text the model was shown in one recorded request."""
         return "\n".join(_text_of(message) for message in self.requests[request]["messages"])

@@ -12,16 +12,6 @@ import pytest
 from tests.fake_model import fail, say, stall
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
-
-
 def claude_cli_processes(kernel) -> list[psutil.Process]:
     """The Claude Code CLI processes under the kernel (not the bwrap processes around them)."""
     kernel_process = psutil.Process(kernel.km.provisioner.pid)

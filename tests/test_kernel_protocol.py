@@ -23,9 +23,7 @@ class ClaudeKernelConformance(jupyter_kernel_test.KernelTests):
         cls.model = FakeModel().start()
         cls.home = tempfile.TemporaryDirectory()
         cls.env = unittest.mock.patch.dict(os.environ, {
-            "ANTHROPIC_BASE_URL": cls.model.base_url,
-            "ANTHROPIC_API_KEY": "sk-ant-test-key",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            **cls.model.client_environment(),
             "CLAUDE_CONFIG_DIR": os.path.join(cls.home.name, "config"),
             "CLAUDE_AGENT_DIR": cls.home.name,
             "CLAUDE_KERNEL_STATE_DIR": os.path.join(cls.home.name, "state"),

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from tests.fake_model import say
+from tests.polling import wait_for
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -35,15 +36,6 @@ def service(monkeypatch):
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "server-token")
     yield Recorder.reports
     server.shutdown()
-
-
-def wait_for(predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("not reached")
 
 
 def test_each_turn_reports_the_sessions_totals_and_new_closes_it(service, monkeypatch, start_kernel, model, agent_dir):

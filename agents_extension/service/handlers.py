@@ -8,7 +8,6 @@ here, server side.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import Any
@@ -21,9 +20,6 @@ from ..store import Conflict, NotFound, Person
 from .beta import ApplicationInvalid, BetaDesk
 from .hub_api import HubError
 from .i18n import pick_language, translator
-
-log = logging.getLogger("oh-my-agent.service")
-
 
 def to_json(value: Any) -> Any:
     """Dataclasses and datetimes as JSON-ready values."""
@@ -221,7 +217,7 @@ class ApplicationsAPI(APIHandler):
     async def post(self) -> None:
         data = self.body()
         values = {}
-        for field, required in (("name", True), ("purpose", True), ("organisation", False)):
+        for field in ("name", "purpose", "organisation"):  # check_application says which are required
             value = data.get(field, "")
             if not isinstance(value, str):
                 raise FieldError(field, f"'{field}' must be text.")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.network import free_port
+from tests.polling import wait_for
 import requests
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -91,6 +92,17 @@ class Hub:
         assert response.status_code == 201, response.text
         return response.json()["token"]
 
+    def start_server(self, token: str, name: str) -> None:
+        """Start a person's server with their token and wait until the hub says it is ready."""
+        started = self.api(token, "POST", f"/hub/api/users/{name}/server")
+        assert started.status_code in (201, 202), started.text
+        wait_for(lambda: self.api(token, "GET", f"/hub/api/users/{name}").json()["servers"].get("", {}).get("ready"), 90)
+
+    def stop_server(self, token: str, name: str) -> None:
+        """Stop a person's server and wait until it is gone."""
+        self.api(token, "DELETE", f"/hub/api/users/{name}/server")
+        wait_for(lambda: not self.api(token, "GET", f"/hub/api/users/{name}").json()["servers"], 30)
+
     def api(self, token: str, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> requests.Response:
         headers = {"Authorization": f"token {token}", **(headers or {})}
         return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
@@ -120,18 +132,13 @@ class Browser(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def model_environment(fake_model) -> dict[str, str]:
-    return {"ANTHROPIC_BASE_URL": fake_model.base_url, "ANTHROPIC_API_KEY": "sk-ant-test-key",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
-
-
 @pytest.fixture
 def start_hub(tmp_path: Path, fake_model):
     """Start a hub of one's own, with extra settings."""
     hubs: list[Hub] = []
 
     def start(**env: str) -> Hub:
-        hub = Hub(tmp_path, {**model_environment(fake_model), **env})
+        hub = Hub(tmp_path, {**fake_model.client_environment(), **env})
         hubs.append(hub)
         return hub
 
@@ -143,7 +150,7 @@ def start_hub(tmp_path: Path, fake_model):
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, fake_model) -> Hub:
     """One hub shared by a module's tests: they use people of their own (see ``person``)."""
-    hub = Hub(tmp_path_factory.mktemp("hub"), model_environment(fake_model))
+    hub = Hub(tmp_path_factory.mktemp("hub"), fake_model.client_environment())
     yield hub
     hub.stop()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import psutil
@@ -17,17 +16,6 @@ def approve(hub: Hub, admin_token: str, email: str) -> None:
     assert decided.status_code == 200, decided.text
 
 
-def start_server(hub: Hub, token: str, email: str) -> None:
-    started = hub.api(token, "POST", f"/hub/api/users/{email}/server")
-    assert started.status_code in (201, 202), started.text
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if hub.api(token, "GET", f"/hub/api/users/{email}").json()["servers"].get("", {}).get("ready"):
-            return
-        time.sleep(0.3)
-    raise AssertionError(hub.logs())
-
-
 @pytest.fixture(scope="module")
 def people(hub):
     """Two approved people with running servers: (email, token) each."""
@@ -39,7 +27,7 @@ def people(hub):
         hub.api(hub.token_for(browser), "POST", SERVICE + "api/beta/applications", json={"name": name, "purpose": "tests"})
         approve(hub, admin_token, email)
         token = hub.token_for(browser)
-        start_server(hub, token, email)
+        hub.start_server(token, email)
         result.append((email, token))
     yield result
     for email, _ in result:

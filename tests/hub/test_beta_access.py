@@ -7,16 +7,7 @@ import time
 import pytest
 
 from tests.hub.conftest import ADMIN, SERVICE, person
-
-
-def wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
+from tests.polling import wait_for
 
 
 def apply(browser, name="Alice Kim", purpose="Summarise market reports every Monday", organisation="ACME"):

@@ -6,13 +6,11 @@ import time
 
 from tests.email.conftest import MAIL_FROM, SMTP_PASSWORD, SMTP_USER, certificates, smtp_server  # noqa: F401 (fixtures)
 from tests.hub.conftest import ADMIN, SERVICE, person
+from tests.polling import wait_for
 
 
 def wait_for_mail(mailbox, count: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and len(mailbox.received) < count:
-        time.sleep(0.2)
-    assert len(mailbox.received) >= count, [r.rcpt_tos for r in mailbox.received]
+    wait_for(lambda: len(mailbox.received) >= count, timeout)
 
 
 def test_beta_events_are_mailed_once_each_over_starttls_and_survive_an_outage(start_hub, smtp_server, certificates):  # noqa: F811

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.hub.conftest import ADMIN, person
+from tests.polling import wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
@@ -126,10 +126,10 @@ def test_create_an_agent_on_the_dashboard_open_it_from_the_launcher_and_run_a_ce
     desktop.close()
     # the kernel reported the session: the dashboard's statistics come from it
     token = hub.token_for(hub.sign_in(email))
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        usage = hub.api(token, "GET", f"/user/{email}/api/agents").json()[0]["usage"]
-        if usage["sessions"] == 1 and usage["turns"] >= 1:
-            break
-        time.sleep(0.3)
+
+    def usage() -> dict:
+        return hub.api(token, "GET", f"/user/{email}/api/agents").json()[0]["usage"]
+
+    wait_for(lambda: usage()["sessions"] == 1 and usage()["turns"] >= 1)
+    usage = usage()
     assert usage["sessions"] == 1 and usage["turns"] >= 1 and usage["cost_usd"] > 0 and usage["last_used_at"]
