@@ -167,8 +167,11 @@ class Conversation:
         self.model_override = model
         self._send(("model", model))
 
-    def shutdown(self, timeout: float = 5.0) -> None:
+    def shutdown(self, timeout: float = 5.0, grace: float = 1.0) -> None:
+        """End the session: a turn in progress is interrupted (ended by force after ``grace``
+        seconds), so Claude Code exits at once and its transcript is complete for a resume."""
         if self._thread and self._thread.is_alive():
+            self._call_soon(lambda: asyncio.get_running_loop().create_task(self._end_turn(grace)))
             self._send(None)
             self._thread.join(timeout)
         self.sandbox.cleanup()
@@ -390,6 +393,16 @@ class Conversation:
                     self.log.warning("Claude Code did not take the interrupt", exc_info=True)
 
             asyncio.get_running_loop().create_task(send())
+
+    async def _end_turn(self, grace: float) -> None:
+        task = self._turn_task
+        if task is None:
+            return
+        self._interrupt()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except (TimeoutError, asyncio.CancelledError, Exception):
+            self._cancel_turn()
 
     def _cancel_turn(self) -> None:
         if self._turn_task is not None:

@@ -40,3 +40,13 @@ class LocalSpawner(SimpleLocalProcessSpawner):
                 pass
             await asyncio.sleep(self.ready_check_interval)
         return ip, port
+
+    async def wait_for_death(self, timeout=10):
+        """Overrides Spawner.wait_for_death, whose checks back off to seconds apart: a server that
+        stopped in half a second would keep the hub (and a platform stopping) waiting for the next one."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await self.poll() is not None:
+                return True
+            await asyncio.sleep(self.death_interval)
+        return False

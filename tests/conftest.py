@@ -11,8 +11,36 @@ import pytest
 from jupyter_client.manager import KernelManager, start_new_kernel
 
 from tests.fake_model import FakeModel
+from tests.leaks import LeakCheck
 
 CELL_TIMEOUT = 90
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Before any fixture starts a process: they all inherit the run's mark.
+    check = LeakCheck(PROJECT, session.config._tmp_path_factory.getbasetemp())
+    check.mark_environment()
+    session.config.stash[LEAK_CHECK] = check
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Every fixture has stopped by now: whatever of ours still runs is a leak, and fails the run."""
+    check = session.config.stash.get(LEAK_CHECK, None)
+    if check is None:
+        return
+    problems = check.check()
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        text = "The tests left these running (each fixture must stop what it started):\n  " + "\n  ".join(problems)
+        if reporter is not None:
+            reporter.write_line(text, red=True)
+        else:
+            print(text)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+LEAK_CHECK = pytest.StashKey[LeakCheck]()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 from pathlib import Path
 
 import jinja2
@@ -154,7 +155,20 @@ async def _reconcile_at_start(service: AgentsService, workspace: Workspace) -> N
         log.warning("Could not bring agent folders in step at start", exc_info=True)
 
 
+def stop_on_sigint(serverapp) -> None:
+    """Under the hub, SIGINT stops the server as SIGTERM does, whatever was inherited.
+
+    The hub stops a server with SIGINT first. jupyter_server handles SIGINT only
+    when its stdin is a terminal (and then asks for confirmation), so a server
+    whose hub runs as a script's background job (SIGINT ignored) or in a
+    terminal would wait out the hub's interrupt_timeout instead of stopping.
+    """
+    signal.signal(signal.SIGINT, serverapp._signal_stop)
+
+
 def load(serverapp) -> None:
+    if os.environ.get("JUPYTERHUB_API_TOKEN"):
+        stop_on_sigint(serverapp)
     service_url = os.environ.get(SERVICE_URL_ENV, "")
     token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
     if not service_url or not token:

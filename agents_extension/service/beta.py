@@ -130,9 +130,11 @@ class BetaDesk:
             for email in sorted(approved - members):
                 await self._record(email, "rejected", "Removed from the beta group in the admin panel.", PANEL, mail=False)
 
-    async def keep_in_sync(self, interval: float) -> None:
+    async def keep_in_sync(self, interval: float, stop: asyncio.Event | None = None) -> None:
+        """Sync every ``interval`` seconds until ``stop`` is set (a round under way is finished)."""
+        stop = stop or asyncio.Event()
         group_exists = False
-        while True:
+        while not stop.is_set():
             try:
                 if not group_exists:
                     await self.hub.ensure_group(self.group)
@@ -140,7 +142,10 @@ class BetaDesk:
                 await self.sync_with_group()
             except Exception:
                 log.exception("Could not bring the beta group and the store in step; trying again")
-            await asyncio.sleep(interval)
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+            except TimeoutError:
+                pass
 
 
 __all__ = ["ApplicationInvalid", "BetaDesk", "Conflict", "NotFound", "check_application"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.network import free_port
@@ -19,12 +21,28 @@ import requests
 PROJECT = Path(__file__).resolve().parents[2]
 ADMIN = "admin@example.org"
 SERVICE = "/services/agents/"
+STOP_SECONDS = 10  # the platform stops within 5 s (tests/hub/test_stopping.py); twice that before force
 
 
+def kill_trees(processes: list[psutil.Process]) -> None:
+    """Kill what is left of ``processes`` and of their process groups (servers and kernels have their own)."""
+    groups = set()
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            groups.add(os.getpgid(process.pid))
+    for group in groups - {os.getpgid(0)}:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(processes, timeout=5)
 
 
 class Hub:
-    def __init__(self, workdir: Path, env: dict[str, str], extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str], extra_args: tuple[str, ...] = (), *,
+                 ignore_sigint: bool = False) -> None:
+        """``ignore_sigint`` starts it as ``cmd &`` in a script would: SIGINT inherited as ignored."""
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -40,12 +58,14 @@ class Hub:
             **env,
         }
         self.env.pop("JUPYTERHUB_API_TOKEN", None)
-        self.log = open(workdir / "hub.log", "w")
+        self.log_path = workdir / "hub.log"
+        self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(PROJECT / "hub_config" / "jupyterhub_config.py"),
              f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}", f"--JupyterHub.hub_port={free_port()}",
              *extra_args],
             cwd=workdir, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None,
         )
         self.wait_until_up()
 
@@ -65,15 +85,20 @@ class Hub:
     def logs(self) -> str:
         if not self.log.closed:
             self.log.flush()
-        return (self.workdir / "hub.log").read_text()[-6000:]
+        return self.log_path.read_text()[-6000:]
 
     def stop(self) -> None:
+        """SIGTERM, as an operator would; whatever of the hub's tree outlives it is then killed
+        by process group (the proxy, services and user servers run in sessions of their own)."""
         if self.process.poll() is None:
+            tree = psutil.Process(self.process.pid).children(recursive=True)
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(20)
+                self.process.wait(STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            kill_trees(tree)
         self.log.close()
 
     # -- people -------------------------------------------------------------------
@@ -137,8 +162,8 @@ def start_hub(tmp_path: Path, fake_model):
     """Start a hub of one's own, with extra settings."""
     hubs: list[Hub] = []
 
-    def start(**env: str) -> Hub:
-        hub = Hub(tmp_path, {**fake_model.client_environment(), **env})
+    def start(ignore_sigint: bool = False, **env: str) -> Hub:
+        hub = Hub(tmp_path, {**fake_model.client_environment(), **env}, ignore_sigint=ignore_sigint)
         hubs.append(hub)
         return hub
 
