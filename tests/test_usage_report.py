@@ -38,9 +38,9 @@ def service(monkeypatch):
     server.shutdown()
 
 
-def test_each_turn_reports_the_sessions_totals_and_new_closes_it(service, monkeypatch, start_kernel, model, agent_dir):
+def test_each_turn_reports_the_sessions_totals_and_new_closes_it(service, monkeypatch, start_kernel, model, agent_dir, settings_file):
     monkeypatch.setenv("JPY_SESSION_NAME", "weekly.ipynb")
-    (agent_dir / "agent.json").write_text(json.dumps({"id": "agent-123", "name": "Analyst"}))
+    settings_file.write_text(json.dumps({"id": "agent-123", "name": "Analyst"}))
     kernel = start_kernel()
     model.script(say("one", input_tokens=10, output_tokens=3), say("two", input_tokens=20, output_tokens=4))
     kernel.run("First")

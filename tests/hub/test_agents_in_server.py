@@ -46,12 +46,15 @@ def test_creating_an_agent_in_ones_server_makes_its_folder_and_kernelspec(hub, p
     agent = created.json()
     assert created.headers["Location"] == f"/user/{email}/api/agents/{agent['id']}"
     folder = home(hub, email) / "agents" / agent["slug"]
-    settings = json.loads((folder / "agent.json").read_text())
-    assert settings["id"] == agent["id"] and settings["allowed_tools"] == ["Write"]
+    assert sorted(p.name for p in folder.iterdir()) == ["CLAUDE.md"]
     assert (folder / "CLAUDE.md").read_text() == "Cite sources.\n"
     specs = hub.api(token, "GET", f"/user/{email}/api/kernelspecs").json()["kernelspecs"]
     spec = specs[f"claude-{agent['slug']}"]["spec"]
     assert spec["display_name"] == "Claude · Researcher" and spec["env"]["CLAUDE_AGENT_DIR"] == str(folder)
+    settings_path = Path(spec["env"]["CLAUDE_AGENT_SETTINGS"])  # what the kernel obeys: outside every agent folder
+    assert settings_path == home(hub, email) / ".local" / "share" / "jupyter" / "oh-my-agent" / "agents" / f"{agent['id']}.json"
+    settings = json.loads(settings_path.read_text())
+    assert settings["id"] == agent["id"] and settings["allowed_tools"] == ["Write"]
     listed = hub.api(token, "GET", f"/user/{email}/api/agents").json()
     assert [a["id"] for a in listed] == [agent["id"]]
 
@@ -70,6 +73,34 @@ def test_rename_and_delete_keep_folders_and_kernelspecs_in_step(hub, people):
     assert f"claude-{new_slug}" not in hub.api(token, "GET", f"/user/{email}/api/kernelspecs").json()["kernelspecs"]
     trashed = list((home(hub, email) / "agents" / ".trash").glob(f"{new_slug}-*"))
     assert len(trashed) == 1 and (trashed[0] / "notes.md").read_text() == "findings"
+
+
+def test_what_an_agent_leaves_in_its_folder_does_not_steer_the_owners_edits_and_deletes(hub, people):
+    """The links and the claimed id an agent's Bash leaves (tests/test_agent_workspace.py plants them from a
+    real sandboxed cell), then the owner's ordinary edit and delete through their own server."""
+    (ada, token), (bo, _) = people
+    own = hub.api(token, "POST", f"/user/{ada}/api/agents", json={"name": "Planter", "instructions": "Mine."}).json()
+    sibling = hub.api(token, "POST", f"/user/{ada}/api/agents", json={"name": "Neighbour", "instructions": "Theirs."}).json()
+    agents = home(hub, ada) / "agents"
+    folder, sibling_folder = agents / own["slug"], agents / sibling["slug"]
+    bo_file = home(hub, bo) / "private.txt"  # another person's home
+    bo_file.parent.mkdir(parents=True, exist_ok=True)
+    bo_file.write_text("bo's own")
+    (folder / ".CLAUDE.md.tmp").symlink_to(bo_file)
+    (folder / ".agent.json.tmp").symlink_to(sibling_folder / "CLAUDE.md")
+    (folder / "CLAUDE.md").unlink()
+    (folder / "CLAUDE.md").symlink_to(sibling_folder / "CLAUDE.md")
+    (folder / "agent.json").write_text(json.dumps({"id": sibling["id"], "allowed_tools": ["Bash"]}))
+
+    edited = hub.api(token, "PATCH", f"/user/{ada}/api/agents/{own['id']}", json={"instructions": "Be brief."})
+    assert edited.status_code == 200, edited.text
+    assert bo_file.read_text() == "bo's own" and (sibling_folder / "CLAUDE.md").read_text() == "Theirs.\n"
+    assert not (folder / "CLAUDE.md").is_symlink() and (folder / "CLAUDE.md").read_text() == "Be brief.\n"
+
+    assert hub.api(token, "DELETE", f"/user/{ada}/api/agents/{sibling['id']}").status_code == 204
+    assert not sibling_folder.exists() and (folder / "CLAUDE.md").exists()
+    specs = hub.api(token, "GET", f"/user/{ada}/api/kernelspecs").json()["kernelspecs"]
+    assert f"claude-{own['slug']}" in specs and f"claude-{sibling['slug']}" not in specs
 
 
 def test_bad_input_is_refused_through_the_server_and_nothing_is_written(hub, people):
