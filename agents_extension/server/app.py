@@ -18,7 +18,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from ..service.i18n import pick_language
 from .dashboard_text import dashboard_text
 from .lab_menu import add_dashboard_to_menu
-from .workspace import Workspace
+from .workspace import AGENTS_FOLDER, Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
 HERE = Path(__file__).resolve().parent
@@ -169,7 +169,7 @@ def load(serverapp) -> None:
         return
     root = Path(serverapp.root_dir).expanduser()
     data = Path(jupyter_data_dir())
-    workspace = Workspace(root / "agents", data / "kernels", data / "oh-my-agent" / "agents")
+    workspace = Workspace(root / AGENTS_FOLDER, data / "kernels", data / "oh-my-agent" / "agents")
     service = AgentsService(service_url, token)
     serverapp.web_app.settings.update(
         oma_agents_service=service, oma_workspace=workspace,

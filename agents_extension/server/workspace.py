@@ -38,6 +38,7 @@ log = logging.getLogger("oh-my-agent.agents")
 
 KERNEL_SETTINGS = ("instructions", "model", "permission_mode", "allowed_tools", "disallowed_tools",
                    "max_turns", "max_budget_usd", "headless_permission")
+AGENTS_FOLDER = "agents"  # in the server's root folder (the person's home)
 KERNEL_PREFIX = "claude-"
 TRASH = ".trash"
 # Ids and slugs become file and folder names: one plain path component each.

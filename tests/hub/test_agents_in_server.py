@@ -103,6 +103,32 @@ def test_what_an_agent_leaves_in_its_folder_does_not_steer_the_owners_edits_and_
     assert f"claude-{own['slug']}" in specs and f"claude-{sibling['slug']}" not in specs
 
 
+def test_jupyterlab_does_not_follow_an_agents_links_out_of_its_folder(hub, people):
+    (ada, token), (bo, _) = people
+    agent = hub.api(token, "POST", f"/user/{ada}/api/agents", json={"name": "Linker"}).json()
+    folder = home(hub, ada) / "agents" / agent["slug"]
+    sibling = hub.api(token, "POST", f"/user/{ada}/api/agents", json={"name": "Linked", "instructions": "Theirs."}).json()
+    bo_file = home(hub, bo) / "diary.txt"
+    bo_file.parent.mkdir(parents=True, exist_ok=True)
+    bo_file.write_text("bo's diary")
+    (folder / "report.md").write_text("the agent's report")
+    (folder / "same-folder.md").symlink_to("report.md")  # a link inside its own folder is fine
+    (folder / "diary.txt").symlink_to(bo_file)
+    (folder / "neighbour.md").symlink_to(folder.parent / sibling["slug"] / "CLAUDE.md")
+    (folder / "elsewhere").symlink_to(home(hub, bo))
+    contents = f"/user/{ada}/api/contents/agents/{agent['slug']}"
+    for name in ("diary.txt", "neighbour.md", "elsewhere/diary.txt"):
+        read = hub.api(token, "GET", f"{contents}/{name}")
+        assert read.status_code == 403 and "link" in read.json()["message"], read.text
+        saved = hub.api(token, "PUT", f"{contents}/{name}", json={"type": "file", "format": "text", "content": "x"})
+        assert saved.status_code == 403
+    assert bo_file.read_text() == "bo's diary"
+    assert (folder.parent / sibling["slug"] / "CLAUDE.md").read_text() == "Theirs.\n"
+    listed = {entry["name"] for entry in hub.api(token, "GET", contents).json()["content"]}
+    assert listed == {"CLAUDE.md", "report.md", "same-folder.md"}
+    assert hub.api(token, "GET", f"{contents}/same-folder.md").json()["content"] == "the agent's report"
+
+
 def test_bad_input_is_refused_through_the_server_and_nothing_is_written(hub, people):
     email, token = people[0]
     before = sorted(p.name for p in (home(hub, email) / "agents").iterdir()) if (home(hub, email) / "agents").exists() else []
