@@ -23,9 +23,10 @@ class LinkLeavesAgentFolder(HTTPError, PermissionError):
     """A 403 for the person; a PermissionError too, which jupyter_server's listings skip quietly."""
 
     def __init__(self, path: str) -> None:
-        super().__init__(403, "%s is a link that leads out of its agent's folder. It is not opened, so that an "
-                              "agent cannot make you read or overwrite files elsewhere; delete the link, or "
-                              "open the file it points to where it is.", path)
+        # (formatted here: jupyter_server's API errors show the message without its arguments)
+        super().__init__(403, f"{path} is a link that leads out of its agent's folder. It is not opened, so that "
+                              "an agent cannot make you read or overwrite files elsewhere; delete the link, or "
+                              "open the file it points to where it is.")
         self.errno = errno.EACCES
 
 

@@ -119,7 +119,8 @@ def test_jupyterlab_does_not_follow_an_agents_links_out_of_its_folder(hub, peopl
     contents = f"/user/{ada}/api/contents/agents/{agent['slug']}"
     for name in ("diary.txt", "neighbour.md", "elsewhere/diary.txt"):
         read = hub.api(token, "GET", f"{contents}/{name}")
-        assert read.status_code == 403 and "link" in read.json()["message"], read.text
+        assert read.status_code == 403, read.text
+        assert read.json()["message"].startswith(f"agents/{agent['slug']}/{name} is a link that leads out of")
         saved = hub.api(token, "PUT", f"{contents}/{name}", json={"type": "file", "format": "text", "content": "x"})
         assert saved.status_code == 403
     assert bo_file.read_text() == "bo's diary"
@@ -127,6 +128,17 @@ def test_jupyterlab_does_not_follow_an_agents_links_out_of_its_folder(hub, peopl
     listed = {entry["name"] for entry in hub.api(token, "GET", contents).json()["content"]}
     assert listed == {"CLAUDE.md", "report.md", "same-folder.md"}
     assert hub.api(token, "GET", f"{contents}/same-folder.md").json()["content"] == "the agent's report"
+
+
+def test_a_folder_where_the_instructions_go_fails_the_save_with_what_to_fix(hub, people):
+    email, token = people[0]
+    agent = hub.api(token, "POST", f"/user/{email}/api/agents", json={"name": "Blocked"}).json()
+    claude_md = home(hub, email) / "agents" / agent["slug"] / "CLAUDE.md"
+    claude_md.unlink()
+    claude_md.mkdir()
+    response = hub.api(token, "PATCH", f"/user/{email}/api/agents/{agent['id']}", json={"instructions": "New."})
+    assert response.status_code == 500
+    assert "'CLAUDE.md' is a folder where a file should be" in response.json()["message"]
 
 
 def test_bad_input_is_refused_through_the_server_and_nothing_is_written(hub, people):
