@@ -1,4 +1,4 @@
-"""Files in an agent's folder, written and read without following links.
+"""Files in an agent's folder, written without following links.
 
 An agent runs Bash in its folder, so any name there may be a link it planted
 (``CLAUDE.md -> ~/agents/other/CLAUDE.md``, ``.CLAUDE.md.tmp -> /home/someone/x``)
@@ -26,23 +26,18 @@ class NotAFile(OSError):
     """A name that should hold a file holds a directory (or a folder is not a real directory)."""
 
 
-def open_folder(name: str | Path, dir_fd: int | None = None) -> int:
+@contextmanager
+def opened(name: str | Path, dir_fd: int | None = None) -> Iterator[int]:
     """A descriptor of the folder ``name`` (in ``dir_fd``), which must be a real directory, not a link.
 
     Raises NotAFile for a link or a file there, FileNotFoundError when nothing is.
     """
     try:
-        return os.open(name, _NOFOLLOW_DIR, dir_fd=dir_fd)
+        fd = os.open(name, _NOFOLLOW_DIR, dir_fd=dir_fd)
     except OSError as err:
         if isinstance(err, NotADirectoryError) or err.errno == errno.ELOOP:
             raise NotAFile(f"{name} is not a folder (it is a link or a file)") from err
         raise
-
-
-@contextmanager
-def opened(name: str | Path, dir_fd: int | None = None) -> Iterator[int]:
-    """``open_folder`` for a ``with`` block."""
-    fd = open_folder(name, dir_fd)
     try:
         yield fd
     finally:
@@ -55,10 +50,6 @@ def kind(dir_fd: int, name: str) -> int | None:
         return stat.S_IFMT(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
     except FileNotFoundError:
         return None
-
-
-def is_link(dir_fd: int, name: str) -> bool:
-    return kind(dir_fd, name) == stat.S_IFLNK
 
 
 def write(dir_fd: int, name: str, text: str, *, keep_file: bool = False) -> None:
@@ -102,18 +93,6 @@ def _rewrite_in_place(dir_fd: int, name: str, data: bytes) -> bool:
         out.truncate(0)
         out.write(data)
     return True
-
-
-def read(dir_fd: int, name: str) -> str | None:
-    """The text of ``name`` when it is a regular file (not a link); None when it is absent or anything else."""
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as source:
-        if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
-            return None
-        return source.read().decode("utf-8")
 
 
 def remove(dir_fd: int, name: str) -> None:

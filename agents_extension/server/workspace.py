@@ -94,7 +94,8 @@ class Workspace:
                     record = json.loads(path.read_text(encoding="utf-8"))
                 except (OSError, ValueError):
                     continue
-                if isinstance(record, dict) and record.get("id") == path.stem and isinstance(record.get("slug"), str):
+                if (isinstance(record, dict) and record.get("id") == path.stem
+                        and PATH_PART.fullmatch(str(record.get("slug")))):
                     found[path.stem] = record
         return found
 
@@ -109,7 +110,7 @@ class Workspace:
         agent_id, slug = _path_part(agent, "id"), _path_part(agent, "slug")
         previous = self._records().get(agent_id, {}).get("slug")
         with self._agents_root() as root:
-            if previous and previous != slug and PATH_PART.fullmatch(previous) and folder_files.kind(root, previous):
+            if previous and previous != slug and folder_files.kind(root, previous):
                 if folder_files.kind(root, slug) is not None:
                     self._trash(root, slug)
                 os.rename(previous, slug, src_dir_fd=root, dst_dir_fd=root)  # moves a link itself, never its target
@@ -148,10 +149,9 @@ class Workspace:
         slug = record["slug"]
         shutil.rmtree(self._kernel_dir(slug), ignore_errors=True)
         trashed = None
-        if PATH_PART.fullmatch(slug):
-            with self._agents_root() as root:
-                if folder_files.kind(root, slug) is not None:
-                    trashed = self._trash(root, slug)
+        with self._agents_root() as root:
+            if folder_files.kind(root, slug) is not None:
+                trashed = self._trash(root, slug)
         self.settings_path(agent_id).unlink(missing_ok=True)
         return trashed
 
