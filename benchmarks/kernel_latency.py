@@ -468,15 +468,15 @@ async def sdk_turn(client, prompt: str) -> tuple[float | None, float]:
 
 
 def kernel_like_options(agent: Path):
-    """The options claude_kernel/conversation.py gives the SDK for an agent folder without
-    agent.json: Claude Code's system prompt preset, a permission callback, a stderr callback."""
+    """The options claude_kernel/conversation.py gives the SDK for an agent with default settings:
+    Claude Code's system prompt preset, a permission callback, a stderr callback, no settings files."""
     async def can_use_tool(tool: str, tool_input: dict[str, Any], context: Any) -> Any:
         return claude_agent_sdk.PermissionResultDeny(message="benchmark")
 
     return claude_agent_sdk.ClaudeAgentOptions(
         cwd=str(agent), system_prompt={"type": "preset", "preset": "claude_code"}, permission_mode="default",
         allowed_tools=[], disallowed_tools=[], include_partial_messages=True, can_use_tool=can_use_tool,
-        stderr=lambda line: None,
+        setting_sources=[], stderr=lambda line: None,
     )
 
 

@@ -1,9 +1,13 @@
-"""The agent a kernel works for: its folder and the settings file in it.
+"""The agent a kernel works for: its folder, and the settings it obeys.
 
-An agent folder holds ``agent.json``, written by the agents dashboard (or by
-hand). Every key is optional::
+The agent's tools can change anything in its folder, so its settings are not
+read from there: they come from the file named by ``CLAUDE_AGENT_SETTINGS``
+in the kernelspec's environment, which the agents dashboard (the user
+server) writes outside every agent folder from what the agents service
+returned. Every key is optional::
 
     {
+      "id": "3f2c…",
       "name": "Market researcher",
       "instructions": "Answer in Korean. Cite sources.",
       "model": "claude-sonnet-4-5",
@@ -13,16 +17,19 @@ hand). Every key is optional::
       "max_turns": 20,
       "max_budget_usd": 2.5,
       "headless_permission": "deny",
-      "status": "active",
-      "id": "3f2c…"
+      "status": "active"
     }
 
-``instructions`` are appended to Claude Code's system prompt;
-``headless_permission`` decides tool requests that nobody can answer (a
-notebook run without a front end): ``deny`` (default) or ``allow``;
-``status`` ``paused`` makes the agent refuse new turns (``draft`` and
-``active`` take them); ``id`` is the agent's id on the platform, under which
-the kernel reports its sessions' usage (agents made by hand have none).
+``instructions`` are appended to Claude Code's system prompt (and shown to
+the agent, read-only, as its folder's CLAUDE.md); ``headless_permission``
+decides tool requests that nobody can answer (a notebook run without a front
+end): ``deny`` (default) or ``allow``; ``status`` ``paused`` makes the agent
+refuse new turns (``draft`` and ``active`` take them); ``id`` is the agent's
+id on the platform, under which the kernel reports its sessions' usage.
+
+A kernel without ``CLAUDE_AGENT_SETTINGS`` (the plain "Claude" kernel) is an
+agent with every default, working in the notebook's folder: files named
+agent.json there are not read, since the agent could write them.
 """
 
 from __future__ import annotations
@@ -33,8 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CONFIG_FILE = "agent.json"
 AGENT_DIR_ENV = "CLAUDE_AGENT_DIR"
+SETTINGS_ENV = "CLAUDE_AGENT_SETTINGS"
+# The name the agent's instructions have in its folder (Claude Code's project memory file).
+INSTRUCTIONS_FILE = "CLAUDE.md"
+# Where hand-made agents kept their settings before settings moved out of agent folders.
+OLD_SETTINGS_FILE = "agent.json"
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto")
 HEADLESS_POLICIES = ("deny", "allow")
 STATUSES = ("draft", "active", "paused")
@@ -68,23 +79,42 @@ def agent_folder(notebook_folder: str | os.PathLike[str] | None = None) -> Path:
     return folder.resolve()
 
 
-def load_agent(folder: Path) -> AgentSettings:
-    """Read ``agent.json`` in ``folder``; a folder without one is an agent with defaults."""
+def instructions_text(instructions: str | None) -> str:
+    """The agent's CLAUDE.md for its instructions (what the owner reads, and the agent sees read-only)."""
+    return (instructions or "").rstrip() + "\n"
+
+
+def settings_file() -> Path | None:
+    """The settings file named by the kernelspec's environment, or None for an agent with defaults."""
+    named = os.environ.get(SETTINGS_ENV, "").strip()
+    return Path(named).expanduser() if named else None
+
+
+def load_agent(folder: Path, settings: Path | None) -> AgentSettings:
+    """The agent working in ``folder`` under the settings in ``settings`` (None: every default)."""
     if not folder.is_dir():
         raise AgentConfigError(
             f"The agent folder {folder} does not exist. Recreate the agent on the agents "
             f"page, or point {AGENT_DIR_ENV} at an existing folder."
         )
-    path = folder / CONFIG_FILE
-    if not path.exists():
+    if settings is None:
         return AgentSettings(folder=folder, name=folder.name)
+    if Path(os.path.realpath(settings)).is_relative_to(os.path.realpath(folder)):
+        raise AgentConfigError(
+            f"The agent's settings file {settings} is inside its own folder, where the agent could rewrite "
+            f"it. Point {SETTINGS_ENV} at a file outside every agent folder (the agents dashboard does).")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(settings.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise AgentConfigError(
+            f"The agent's settings ({settings}) are missing: the agent was deleted, or its server has not "
+            "set it up yet. Open the agents dashboard and save the agent again, or pick another agent's "
+            "kernel.") from err
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise AgentConfigError(f"{path} is not valid JSON ({err}). Fix the file or save the agent again.") from err
+        raise AgentConfigError(f"{settings} is not valid JSON ({err}). Save the agent again on the agents dashboard.") from err
     if not isinstance(raw, dict):
-        raise AgentConfigError(f"{path} must hold a JSON object of settings.")
-    return _settings_from(raw, folder, path)
+        raise AgentConfigError(f"{settings} must hold a JSON object of settings.")
+    return _settings_from(raw, folder, settings)
 
 
 def _settings_from(raw: dict[str, Any], folder: Path, path: Path) -> AgentSettings:

@@ -23,7 +23,14 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .agent import AgentConfigError, AgentSettings, load_agent
+from .agent import (
+    INSTRUCTIONS_FILE,
+    OLD_SETTINGS_FILE,
+    AgentConfigError,
+    AgentSettings,
+    instructions_text,
+    load_agent,
+)
 from .sandbox import Sandbox, SandboxUnavailable
 from .session_memory import SessionMemory
 from .usage_report import SessionReport, UsageReporter
@@ -112,9 +119,10 @@ def missing_credentials() -> str | None:
 class Conversation:
     """Owns the SDK client; all its methods are safe to call from the kernel thread."""
 
-    def __init__(self, folder, notebook: str | None, memory: SessionMemory, log: logging.Logger,
+    def __init__(self, folder, settings_file, notebook: str | None, memory: SessionMemory, log: logging.Logger,
                  sandbox: Sandbox) -> None:
         self.folder = folder
+        self.settings_file = settings_file
         self.notebook = notebook
         self.memory = memory
         self.log = log
@@ -250,6 +258,9 @@ class Conversation:
             max_budget_usd=settings.max_budget_usd,
             include_partial_messages=True,
             can_use_tool=self._can_use_tool,
+            # No settings files: the agent can write .claude/settings*.json and its own
+            # CLAUDE_CONFIG_DIR, and those could allow tools, switch modes or add hooks.
+            setting_sources=[],
             resume=resume,
             cli_path=self.sandbox.cli_path(),
             stderr=self._cli_said,
@@ -260,11 +271,11 @@ class Conversation:
         problem = missing_credentials()
         if problem:
             raise NoCredentials(problem)
-        settings = load_agent(self.folder)
+        settings = load_agent(self.folder, self.settings_file)
         if settings.status == "paused":
             raise AgentPaused(
                 f"The agent \u201c{settings.name}\u201d is paused, so it takes no new turns. Set it to active on "
-                "the agents dashboard (or \"status\" in agent.json), then run the cell again."
+                "the agents dashboard, then run the cell again."
             )
         if self._client is not None:
             if settings == self.settings:
@@ -277,6 +288,13 @@ class Conversation:
                 self._notice = ("The agent's instructions changed. They apply to new conversations: "
                                 "type %new to start one. Other settings apply from now on.")
             await self._disconnect()
+        if self.settings_file is not None:
+            # The owner's instructions, read-only, whatever the agent did to its CLAUDE.md.
+            self.sandbox.cover(INSTRUCTIONS_FILE, instructions_text(settings.instructions))
+        elif self.settings is None and os.path.lexists(os.path.join(self.folder, OLD_SETTINGS_FILE)):
+            self._notice = (f"{OLD_SETTINGS_FILE} in this folder is not read: the agent itself could change it. "
+                            "This kernel uses the default settings; to give an agent instructions, tools or "
+                            "limits, create it on the agents dashboard and open the notebook with its kernel.")
         self.settings = settings
         resume = self.totals.session_id
         self._sandbox_said = None

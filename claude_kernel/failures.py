@@ -64,11 +64,11 @@ def result_error(result: Any, settings: Any) -> TurnError | None:
     if result.subtype == "error_max_turns":
         limit = getattr(settings, "max_turns", None)
         return TurnError("TurnLimitReached", f"The agent reached its limit of {limit or result.num_turns} turns "
-                                             "(max_turns in agent.json). Run another cell to let it continue.")
+                                             "(max turns, set on the agents dashboard). Run another cell to let it continue.")
     if result.subtype == "error_max_budget_usd":
         budget = getattr(settings, "max_budget_usd", None)
         shown = f"${budget:.2f} " if budget else ""
-        return TurnError("BudgetReached", f"The agent reached its budget of {shown}(max_budget_usd in agent.json). "
+        return TurnError("BudgetReached", f"The agent reached its budget of {shown}(set on the agents dashboard). "
                                           "Raise the budget in the agent's settings to go on.")
     if result.api_error_status:
         return api_error(result.api_error_status)

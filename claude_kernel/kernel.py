@@ -14,7 +14,7 @@ from ipykernel.kernelbase import Kernel
 from traitlets import Float, Int, Unicode, default
 
 from . import __version__
-from .agent import AgentConfigError, agent_folder
+from .agent import AgentConfigError, agent_folder, settings_file
 from .conversation import (
     AgentPaused,
     CLIStopped,
@@ -118,8 +118,8 @@ class ClaudeKernel(Kernel):
         super().__init__(**kwargs)
         notebook = os.environ.get("JPY_SESSION_NAME") or None
         folder = agent_folder()
-        self.conversation = Conversation(folder, notebook, SessionMemory(Path(self.state_dir)), self.log,
-                                         Sandbox(folder, self.sandbox, self.log))
+        self.conversation = Conversation(folder, settings_file(), notebook, SessionMemory(Path(self.state_dir)),
+                                         self.log, Sandbox(folder, self.sandbox, self.log))
         self._turn: Turn | None = None
 
     def start(self) -> None:

@@ -52,21 +52,27 @@ def passed_environment(environ: dict[str, str]) -> dict[str, str]:
 
 
 def bwrap_command(bwrap: str, folder: str, command: list[str], *,
-                  readonly: list[str], links: dict[str, str]) -> list[str]:
+                  readonly: list[str], links: dict[str, str], covered: dict[str, str] | None = None) -> list[str]:
     """The bwrap command line that runs ``command`` confined to ``folder``.
 
     ``readonly`` paths are mounted read-only at the same place, ``links``
     recreated as symlinks (``/bin`` -> ``usr/bin``); nothing else of the
-    host's files is visible. Environment variables other than HOME and
-    CLAUDE_CONFIG_DIR are the launcher's business (see ``launch``).
+    host's files is visible. ``covered`` maps names in the folder to files
+    outside it that are mounted read-only over them (the owner's CLAUDE.md).
+    Environment variables other than HOME and CLAUDE_CONFIG_DIR are the
+    launcher's business (see ``launch``).
     """
     argv = [bwrap, *ISOLATION]
     for path in readonly:
         argv += ["--ro-bind", path, path]
     for path, target in links.items():
         argv += ["--symlink", target, path]
+    argv += ["--bind", folder, folder]
+    for name, source in (covered or {}).items():
+        # bwrap follows a link at the mount point, so the kernel makes it a plain file just before
+        # (Sandbox.cover); once mounted, the agent can neither write nor rename nor delete it.
+        argv += ["--ro-bind", source, f"{folder}/{name}"]
     argv += [
-        "--bind", folder, folder,
         # what bwrap made to hold the mounts (the folder's parents) stays read-only: a write
         # outside the folder fails rather than landing in memory and vanishing
         "--remount-ro", "/",
@@ -157,6 +163,8 @@ class Sandbox:
         self._mode: str | None = None
         self._bwrap: str | None = None
         self._launcher: str | None = None
+        self._private: str | None = None
+        self._covered: dict[str, str] = {}
 
     def mode(self) -> str:
         """``bwrap`` or ``off``; raises SandboxUnavailable when the setting cannot be honoured."""
@@ -196,18 +204,53 @@ class Sandbox:
             self._launcher = self._write_launcher()
         return self._launcher
 
+    def _private_dir(self) -> str:
+        """A folder of this kernel's own, outside every agent folder (and the sandbox's /tmp is its own),
+        so no agent can edit what is in it."""
+        if self._private is None:
+            import atexit
+            import shutil
+            import tempfile
+
+            self._private = tempfile.mkdtemp(prefix="claude-kernel-")
+            atexit.register(shutil.rmtree, self._private, True)
+        return self._private
+
+    def cover(self, name: str, text: str) -> None:
+        """Show ``text`` as the file ``name`` of the agent's folder, read-only, from the next start of
+        Claude Code on (the owner's CLAUDE.md, whatever the agent did to the file of that name)."""
+        if self.mode() == "off":
+            return
+        import stat
+
+        from . import folder_files
+
+        if name not in self._covered:
+            self._covered[name] = os.path.join(self._private_dir(), name)
+            if self._launcher:  # its command line lists the covered files: write it again
+                os.unlink(self._launcher)
+                self._launcher = None
+        with folder_files.opened(self._private_dir()) as private:
+            folder_files.write(private, name, text)
+        # bwrap would follow a link planted there (and create what it points to): the mount point must
+        # be a plain file. In a running sandbox it is one that cannot be swapped, so this holds until bwrap mounts.
+        try:
+            with folder_files.opened(self.folder) as folder:
+                if folder_files.kind(folder, name) != stat.S_IFREG:
+                    folder_files.write(folder, name, text)
+        except OSError as err:
+            raise SandboxUnavailable(
+                f"The agent's {name} cannot be shown to it read-only ({err}). Remove or rename "
+                f"{os.path.join(self.folder, name)} in the agent's folder, then run the cell again.") from err
+
     def _write_launcher(self) -> str:
-        import atexit
         import shlex
-        import shutil
-        import tempfile
 
         cli = find_cli()
         readonly, links = system_layout(self.folder, cli)
-        argv = bwrap_command(self._bwrap or "bwrap", self.folder, [cli], readonly=readonly, links=links)
-        # Outside every agent folder (and the sandbox's /tmp is its own), so no agent can edit it.
-        private = tempfile.mkdtemp(prefix="claude-kernel-")
-        atexit.register(shutil.rmtree, private, True)
+        argv = bwrap_command(self._bwrap or "bwrap", self.folder, [cli], readonly=readonly, links=links,
+                             covered=self._covered)
+        private = self._private_dir()
         launcher = os.path.join(private, "claude-sandboxed")
         line = " ".join(shlex.quote(arg) for arg in [sys.executable, "-I", "-S", os.path.abspath(__file__), *argv])
         with open(os.open(launcher, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700), "w") as script:
@@ -216,11 +259,12 @@ class Sandbox:
         return launcher
 
     def cleanup(self) -> None:
-        if self._launcher:
+        if self._private:
             import shutil
 
-            shutil.rmtree(os.path.dirname(self._launcher), ignore_errors=True)
-            self._launcher = None
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = self._launcher = None
+            self._covered.clear()
 
 
 if __name__ == "__main__":

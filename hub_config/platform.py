@@ -108,12 +108,14 @@ def configure(c, settings: Settings | None = None) -> Settings:
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", *MODEL_ENVIRONMENT]
     # Where the user server's agents extension reaches the service (with its own hub token).
     c.Spawner.environment = {"OMA_AGENTS_SERVICE_URL": f"http://127.0.0.1:{s.service_port}{prefix}"}
+    # JupyterLab's file access does not follow an agent's links out of its folder.
+    c.Spawner.args = ["--ServerApp.contents_manager_class=agents_extension.server.contents.AgentFilesManager"]
     if s.spawner == "local":
         c.JupyterHub.spawner_class = "hub_config.spawner.LocalSpawner"
         c.LocalSpawner.home_dir_template = str(s.users_dir / "{username}")
         c.Spawner.cmd = [s.python, "-m", "agents_extension.user_server"]
         if os.geteuid() == 0:  # containers and CI run as root; jupyter_server refuses that unless told
-            c.Spawner.args = ["--allow-root"]
+            c.Spawner.args.append("--allow-root")
     elif s.spawner == "kubernetes":
         c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
     else:

@@ -65,12 +65,23 @@ def agent_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def claude_env(monkeypatch: pytest.MonkeyPatch, model: FakeModel, agent_dir: Path, tmp_path: Path) -> dict[str, str]:
-    """The environment a kernel started now inherits: fake model, isolated CLI state."""
+def settings_file(tmp_path: Path) -> Path:
+    """The agent's settings, kept outside its folder as the agents dashboard keeps them; every default at first."""
+    path = tmp_path / "agent-settings" / "agent.json"
+    path.parent.mkdir()
+    path.write_text("{}")
+    return path
+
+
+@pytest.fixture
+def claude_env(monkeypatch: pytest.MonkeyPatch, model: FakeModel, agent_dir: Path, settings_file: Path,
+               tmp_path: Path) -> dict[str, str]:
+    """The environment a kernel started now inherits: fake model, isolated CLI state, the agent's settings."""
     env = {
         **model.client_environment(),
         "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
         "CLAUDE_AGENT_DIR": str(agent_dir),
+        "CLAUDE_AGENT_SETTINGS": str(settings_file),
         "CLAUDE_KERNEL_STATE_DIR": str(tmp_path / "kernel-state"),
     }
     for name in ("JPY_SESSION_NAME", "CLAUDE_KERNEL_STALL_TIMEOUT", "CLAUDE_KERNEL_API_RETRIES", "CLAUDE_KERNEL_SANDBOX",

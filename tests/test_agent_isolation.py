@@ -88,8 +88,8 @@ def run_attempts(kernel, model, secret: Path, *extra: tuple[str, dict]):
     {"allowed_tools": ["Bash", "Read", "Write"], "headless_permission": "allow"},
     {"allowed_tools": ["Bash", "Read"], "permission_mode": "acceptEdits", "headless_permission": "allow"},
 ], ids=["pre-approved", "everything-allowed", "accept-edits"])
-def test_a_sibling_agents_file_can_be_neither_read_nor_changed(start_kernel, model, agent_dir, secret, settings):
-    (agent_dir / "agent.json").write_text(json.dumps(settings))
+def test_a_sibling_agents_file_can_be_neither_read_nor_changed(start_kernel, model, agent_dir, secret, settings, settings_file):
+    settings_file.write_text(json.dumps(settings))
     kernel = start_kernel()
     run, results = run_attempts(kernel, model, secret, ("Bash", {"command": "cat notes.txt"}))
     for result in results:
@@ -102,11 +102,11 @@ def test_a_sibling_agents_file_can_be_neither_read_nor_changed(start_kernel, mod
     assert NOTE in results[-1]  # the agent's own folder works as before
 
 
-def test_without_the_sandbox_a_sibling_agents_file_is_readable(monkeypatch, start_kernel, model, agent_dir, secret):
+def test_without_the_sandbox_a_sibling_agents_file_is_readable(monkeypatch, start_kernel, model, agent_dir, secret, settings_file):
     """Why the sandbox matters: the same attempts succeed when it is off."""
     monkeypatch.setenv("CLAUDE_KERNEL_SANDBOX", "off")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", SERVER_TOKEN)
-    (agent_dir / "agent.json").write_text(json.dumps({"allowed_tools": ["Bash", "Read"], "headless_permission": "allow"}))
+    settings_file.write_text(json.dumps({"allowed_tools": ["Bash", "Read"], "headless_permission": "allow"}))
     kernel = start_kernel()
     _, results = run_attempts(kernel, model, secret, ("Bash", {"command": "env"}))
     assert SECRET in results[0] and SECRET in results[1] and SECRET in results[3]
@@ -114,10 +114,10 @@ def test_without_the_sandbox_a_sibling_agents_file_is_readable(monkeypatch, star
     assert SERVER_TOKEN in results[-1]
 
 
-def test_server_tokens_do_not_reach_the_agent(monkeypatch, start_kernel, model, agent_dir):
+def test_server_tokens_do_not_reach_the_agent(monkeypatch, start_kernel, model, agent_dir, settings_file):
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", SERVER_TOKEN)
     monkeypatch.setenv("JPY_API_TOKEN", SERVER_TOKEN)
-    (agent_dir / "agent.json").write_text(json.dumps({"allowed_tools": ["Bash"]}))
+    settings_file.write_text(json.dumps({"allowed_tools": ["Bash"]}))
     kernel = start_kernel()
     model.script(use_tool("Bash", {"command": "env"}), say("Done."))
     run = kernel.run("Show the environment")
@@ -167,8 +167,8 @@ def test_a_sandbox_that_fails_to_start_claude_code_says_why(monkeypatch, tmp_pat
 
 
 def test_by_default_a_machine_without_working_bwrap_runs_agents_unconfined(broken_bwrap, start_kernel, model,
-                                                                          agent_dir, secret):
-    (agent_dir / "agent.json").write_text(json.dumps({"allowed_tools": ["Bash"]}))
+                                                                          agent_dir, secret, settings_file):
+    settings_file.write_text(json.dumps({"allowed_tools": ["Bash"]}))
     kernel = start_kernel()
     model.script(use_tool("Bash", {"command": "cat ../beta/secret.txt"}), say("Done."))
     assert kernel.run("Look").status == "ok"

@@ -156,12 +156,12 @@ def test_stop_button_ends_the_turn_within_two_seconds_and_the_session_goes_on(ke
     assert len(claude_cli_processes(kernel)) == 1
 
 
-def test_invalid_agent_settings_name_the_file_and_field(kernel, agent_dir):
+def test_invalid_agent_settings_name_the_file_and_field(kernel, agent_dir, settings_file):
     assert kernel.run("Hello").status == "ok"
-    (agent_dir / "agent.json").write_text(json.dumps({"max_turns": "many"}))
+    settings_file.write_text(json.dumps({"max_turns": "many"}))
     run = kernel.run("Hello")
     assert run.status == "error"
     assert run.error["ename"] == "AgentSettingsInvalid"
     assert "agent.json" in run.error["evalue"] and "max_turns" in run.error["evalue"]
-    (agent_dir / "agent.json").write_text(json.dumps({"max_turns": 5}))
+    settings_file.write_text(json.dumps({"max_turns": 5}))
     assert kernel.run("Hello").status == "ok"

@@ -45,8 +45,8 @@ def test_new_after_restart_forgets_the_remembered_session(monkeypatch, start_ker
     assert "pecan" not in model.seen()
 
 
-def test_a_notebook_of_several_cells_runs_headless_with_nbclient(claude_env, model, agent_dir):
-    (agent_dir / "agent.json").write_text(json.dumps({"allowed_tools": ["Write"]}))
+def test_a_notebook_of_several_cells_runs_headless_with_nbclient(claude_env, model, agent_dir, settings_file):
+    settings_file.write_text(json.dumps({"allowed_tools": ["Write"]}))
     model.script(
         say("Hello! I am your research agent."),
         use_tool("Write", {"file_path": str(agent_dir / "summary.md"), "content": "# Summary\n"}),
@@ -82,11 +82,11 @@ def test_session_totals_carry_over_a_restart(monkeypatch, start_kernel, model):
     assert "Turns: 3" in kernel.run("%session").text
 
 
-def test_a_paused_agent_refuses_new_turns_and_says_how_to_resume(kernel, model, agent_dir):
-    (agent_dir / "agent.json").write_text(json.dumps({"name": "Analyst", "status": "paused"}))
+def test_a_paused_agent_refuses_new_turns_and_says_how_to_resume(kernel, model, agent_dir, settings_file):
+    settings_file.write_text(json.dumps({"name": "Analyst", "status": "paused"}))
     run = kernel.run("Hello")
     assert run.status == "error" and run.error["ename"] == "AgentPaused"
     assert "Analyst" in run.error["evalue"] and "dashboard" in run.error["evalue"]
     assert model.requests == []
-    (agent_dir / "agent.json").write_text(json.dumps({"name": "Analyst", "status": "active"}))
+    settings_file.write_text(json.dumps({"name": "Analyst", "status": "active"}))
     assert kernel.run("Hello").status == "ok"

@@ -32,8 +32,8 @@ def test_answer_streams_into_the_cell_as_markdown_before_the_turn_ends(kernel, m
     assert "Make a plan" in model.seen()
 
 
-def test_tool_use_runs_in_the_agent_folder_and_shows_one_line_and_a_footer(kernel, model, agent_dir):
-    (agent_dir / "agent.json").write_text(json.dumps({"allowed_tools": ["Write"]}))
+def test_tool_use_runs_in_the_agent_folder_and_shows_one_line_and_a_footer(kernel, model, agent_dir, settings_file):
+    settings_file.write_text(json.dumps({"allowed_tools": ["Write"]}))
     target = agent_dir / "report.md"
     model.script(use_tool("Write", {"file_path": str(target), "content": "# Report\n"}), say("Saved report.md."))
     run = kernel.run("Write the report")
@@ -50,8 +50,8 @@ def test_tool_use_runs_in_the_agent_folder_and_shows_one_line_and_a_footer(kerne
     assert "report.md" in model.seen()
 
 
-def test_bash_tool_line_shows_the_command(kernel, model, agent_dir):
-    (agent_dir / "agent.json").write_text(json.dumps({"allowed_tools": ["Bash"]}))
+def test_bash_tool_line_shows_the_command(kernel, model, agent_dir, settings_file):
+    settings_file.write_text(json.dumps({"allowed_tools": ["Bash"]}))
     (agent_dir / "data.csv").write_text("a,b\n")
     model.script(use_tool("Bash", {"command": "ls -la", "description": "list"}), say("One file."))
     run = kernel.run("What files are there?")
@@ -97,8 +97,8 @@ def test_headless_run_denies_unapproved_tools_and_says_so(kernel, model, agent_d
     assert "Denied: Write: out.txt" in run.text and "allowed_tools" in run.text
 
 
-def test_headless_policy_allow_lets_tools_run(kernel, model, agent_dir):
-    (agent_dir / "agent.json").write_text(json.dumps({"headless_permission": "allow"}))
+def test_headless_policy_allow_lets_tools_run(kernel, model, agent_dir, settings_file):
+    settings_file.write_text(json.dumps({"headless_permission": "allow"}))
     target = agent_dir / "out.txt"
     model.script(use_tool("Write", {"file_path": str(target), "content": "x"}), say("Written."))
     run = kernel.run("Save it")
@@ -106,8 +106,8 @@ def test_headless_policy_allow_lets_tools_run(kernel, model, agent_dir):
     assert target.read_text() == "x"
 
 
-def test_agent_settings_reach_the_model(kernel, model, agent_dir):
-    (agent_dir / "agent.json").write_text(json.dumps({
+def test_agent_settings_reach_the_model(kernel, model, agent_dir, settings_file):
+    settings_file.write_text(json.dumps({
         "instructions": "Always answer like a pirate.", "model": "claude-haiku-4-5",
     }))
     run = kernel.run("Hello")
@@ -143,9 +143,9 @@ def test_new_magic_starts_a_fresh_conversation(kernel, model):
     assert "My name is Ada." not in last
 
 
-def test_edited_agent_settings_apply_from_the_next_cell_in_the_same_conversation(kernel, model, agent_dir):
+def test_edited_agent_settings_apply_from_the_next_cell_in_the_same_conversation(kernel, model, agent_dir, settings_file):
     kernel.run("Remember the word kiwi.")
-    (agent_dir / "agent.json").write_text(json.dumps({"instructions": "Be brief.", "model": "claude-opus-4-5"}))
+    settings_file.write_text(json.dumps({"instructions": "Be brief.", "model": "claude-opus-4-5"}))
     run = kernel.run("Which word?")
     assert run.status == "ok", run.error
     assert model.requests[-1]["model"] == "claude-opus-4-5"

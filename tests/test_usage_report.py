@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from tests.fake_model import say
+from tests.fake_model import say, use_tool
 from tests.polling import wait_for
 
 
@@ -38,9 +38,9 @@ def service(monkeypatch):
     server.shutdown()
 
 
-def test_each_turn_reports_the_sessions_totals_and_new_closes_it(service, monkeypatch, start_kernel, model, agent_dir):
+def test_each_turn_reports_the_sessions_totals_and_new_closes_it(service, monkeypatch, start_kernel, model, agent_dir, settings_file):
     monkeypatch.setenv("JPY_SESSION_NAME", "weekly.ipynb")
-    (agent_dir / "agent.json").write_text(json.dumps({"id": "agent-123", "name": "Analyst"}))
+    settings_file.write_text(json.dumps({"id": "agent-123", "name": "Analyst"}))
     kernel = start_kernel()
     model.script(say("one", input_tokens=10, output_tokens=3), say("two", input_tokens=20, output_tokens=4))
     kernel.run("First")
@@ -55,6 +55,20 @@ def test_each_turn_reports_the_sessions_totals_and_new_closes_it(service, monkey
     kernel.run("%new")
     wait_for(lambda: service[-1][1]["status"] == "closed")
     assert service[-1][1]["session_id"] == last["session_id"]
+
+
+def test_usage_goes_under_the_dashboards_id_whatever_the_agent_puts_in_its_folder(service, start_kernel, model,
+                                                                                 agent_dir, settings_file, tmp_path):
+    settings_file.write_text(json.dumps({"id": "agent-123", "allowed_tools": ["Bash"]}))
+    sibling = tmp_path / "sibling.json"
+    sibling.write_text(json.dumps({"id": "sibling-456"}))
+    kernel = start_kernel()
+    model.script(use_tool("Bash", {"command": f"ln -s {sibling} agent.json"}), say("Linked."), say("Hello."))
+    kernel.run("Link a sibling's settings")
+    kernel.run("%new\nHello")
+    wait_for(lambda: len({r["session_id"] for _, r in service}) >= 2)
+    assert (agent_dir / "agent.json").is_symlink()
+    assert {report["agent_id"] for _, report in service} == {"agent-123"}
 
 
 def test_agents_made_by_hand_report_nothing(service, kernel, model, agent_dir):

@@ -19,7 +19,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from ..service.i18n import pick_language
 from .dashboard_text import dashboard_text
 from .lab_menu import add_dashboard_to_menu
-from .workspace import Workspace
+from .workspace import AGENTS_FOLDER, Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
 HERE = Path(__file__).resolve().parent
@@ -84,10 +84,16 @@ class AgentsAPI(APIHandler):
             self.finish()
 
     def _keep_in_step(self, agent_id: str | None, payload: bytes) -> None:
-        if self.request.method == "DELETE" and agent_id:
-            self.workspace.remove(agent_id)
-        elif payload:
-            self.workspace.sync(json.loads(payload))
+        try:
+            if self.request.method == "DELETE" and agent_id:
+                self.workspace.remove(agent_id)
+            elif payload:
+                self.workspace.sync(json.loads(payload))
+        except (OSError, ValueError) as err:
+            log.error("Agent %s saved, but its folder or kernel could not be updated: %s", agent_id or "(new)", err)
+            raise web.HTTPError(500, f"The agent was saved, but its folder or kernel in your server could not be "
+                                     f"updated ({err}). Fix what is named, then save the agent again or restart "
+                                     "your server.") from err
 
     @web.authenticated
     async def get(self, agent_id: str | None = None) -> None:
@@ -176,7 +182,8 @@ def load(serverapp) -> None:
                               "(this server does not run under the platform's hub)", SERVICE_URL_ENV)
         return
     root = Path(serverapp.root_dir).expanduser()
-    workspace = Workspace(root / "agents", Path(jupyter_data_dir()) / "kernels")
+    data = Path(jupyter_data_dir())
+    workspace = Workspace(root / AGENTS_FOLDER, data / "kernels", data / "oh-my-agent" / "agents")
     service = AgentsService(service_url, token)
     serverapp.web_app.settings.update(
         oma_agents_service=service, oma_workspace=workspace,

@@ -46,12 +46,15 @@ def test_creating_an_agent_in_ones_server_makes_its_folder_and_kernelspec(hub, p
     agent = created.json()
     assert created.headers["Location"] == f"/user/{email}/api/agents/{agent['id']}"
     folder = home(hub, email) / "agents" / agent["slug"]
-    settings = json.loads((folder / "agent.json").read_text())
-    assert settings["id"] == agent["id"] and settings["allowed_tools"] == ["Write"]
+    assert sorted(p.name for p in folder.iterdir()) == ["CLAUDE.md"]
     assert (folder / "CLAUDE.md").read_text() == "Cite sources.\n"
     specs = hub.api(token, "GET", f"/user/{email}/api/kernelspecs").json()["kernelspecs"]
     spec = specs[f"claude-{agent['slug']}"]["spec"]
     assert spec["display_name"] == "Claude · Researcher" and spec["env"]["CLAUDE_AGENT_DIR"] == str(folder)
+    settings_path = Path(spec["env"]["CLAUDE_AGENT_SETTINGS"])  # what the kernel obeys: outside every agent folder
+    assert settings_path == home(hub, email) / ".local" / "share" / "jupyter" / "oh-my-agent" / "agents" / f"{agent['id']}.json"
+    settings = json.loads(settings_path.read_text())
+    assert settings["id"] == agent["id"] and settings["allowed_tools"] == ["Write"]
     listed = hub.api(token, "GET", f"/user/{email}/api/agents").json()
     assert [a["id"] for a in listed] == [agent["id"]]
 
@@ -70,6 +73,72 @@ def test_rename_and_delete_keep_folders_and_kernelspecs_in_step(hub, people):
     assert f"claude-{new_slug}" not in hub.api(token, "GET", f"/user/{email}/api/kernelspecs").json()["kernelspecs"]
     trashed = list((home(hub, email) / "agents" / ".trash").glob(f"{new_slug}-*"))
     assert len(trashed) == 1 and (trashed[0] / "notes.md").read_text() == "findings"
+
+
+def test_what_an_agent_leaves_in_its_folder_does_not_steer_the_owners_edits_and_deletes(hub, people):
+    """The links and the claimed id an agent's Bash leaves (tests/test_agent_workspace.py plants them from a
+    real sandboxed cell), then the owner's ordinary edit and delete through their own server."""
+    (ada, token), (bo, _) = people
+    own = hub.api(token, "POST", f"/user/{ada}/api/agents", json={"name": "Planter", "instructions": "Mine."}).json()
+    sibling = hub.api(token, "POST", f"/user/{ada}/api/agents", json={"name": "Neighbour", "instructions": "Theirs."}).json()
+    agents = home(hub, ada) / "agents"
+    folder, sibling_folder = agents / own["slug"], agents / sibling["slug"]
+    bo_file = home(hub, bo) / "private.txt"  # another person's home
+    bo_file.parent.mkdir(parents=True, exist_ok=True)
+    bo_file.write_text("bo's own")
+    (folder / ".CLAUDE.md.tmp").symlink_to(bo_file)
+    (folder / ".agent.json.tmp").symlink_to(sibling_folder / "CLAUDE.md")
+    (folder / "CLAUDE.md").unlink()
+    (folder / "CLAUDE.md").symlink_to(sibling_folder / "CLAUDE.md")
+    (folder / "agent.json").write_text(json.dumps({"id": sibling["id"], "allowed_tools": ["Bash"]}))
+
+    edited = hub.api(token, "PATCH", f"/user/{ada}/api/agents/{own['id']}", json={"instructions": "Be brief."})
+    assert edited.status_code == 200, edited.text
+    assert bo_file.read_text() == "bo's own" and (sibling_folder / "CLAUDE.md").read_text() == "Theirs.\n"
+    assert not (folder / "CLAUDE.md").is_symlink() and (folder / "CLAUDE.md").read_text() == "Be brief.\n"
+
+    assert hub.api(token, "DELETE", f"/user/{ada}/api/agents/{sibling['id']}").status_code == 204
+    assert not sibling_folder.exists() and (folder / "CLAUDE.md").exists()
+    specs = hub.api(token, "GET", f"/user/{ada}/api/kernelspecs").json()["kernelspecs"]
+    assert f"claude-{own['slug']}" in specs and f"claude-{sibling['slug']}" not in specs
+
+
+def test_jupyterlab_does_not_follow_an_agents_links_out_of_its_folder(hub, people):
+    (ada, token), (bo, _) = people
+    agent = hub.api(token, "POST", f"/user/{ada}/api/agents", json={"name": "Linker"}).json()
+    folder = home(hub, ada) / "agents" / agent["slug"]
+    sibling = hub.api(token, "POST", f"/user/{ada}/api/agents", json={"name": "Linked", "instructions": "Theirs."}).json()
+    bo_file = home(hub, bo) / "diary.txt"
+    bo_file.parent.mkdir(parents=True, exist_ok=True)
+    bo_file.write_text("bo's diary")
+    (folder / "report.md").write_text("the agent's report")
+    (folder / "same-folder.md").symlink_to("report.md")  # a link inside its own folder is fine
+    (folder / "diary.txt").symlink_to(bo_file)
+    (folder / "neighbour.md").symlink_to(folder.parent / sibling["slug"] / "CLAUDE.md")
+    (folder / "elsewhere").symlink_to(home(hub, bo))
+    contents = f"/user/{ada}/api/contents/agents/{agent['slug']}"
+    for name in ("diary.txt", "neighbour.md", "elsewhere/diary.txt"):
+        read = hub.api(token, "GET", f"{contents}/{name}")
+        assert read.status_code == 403, read.text
+        assert read.json()["message"].startswith(f"agents/{agent['slug']}/{name} is a link that leads out of")
+        saved = hub.api(token, "PUT", f"{contents}/{name}", json={"type": "file", "format": "text", "content": "x"})
+        assert saved.status_code == 403
+    assert bo_file.read_text() == "bo's diary"
+    assert (folder.parent / sibling["slug"] / "CLAUDE.md").read_text() == "Theirs.\n"
+    listed = {entry["name"] for entry in hub.api(token, "GET", contents).json()["content"]}
+    assert listed == {"CLAUDE.md", "report.md", "same-folder.md"}
+    assert hub.api(token, "GET", f"{contents}/same-folder.md").json()["content"] == "the agent's report"
+
+
+def test_a_folder_where_the_instructions_go_fails_the_save_with_what_to_fix(hub, people):
+    email, token = people[0]
+    agent = hub.api(token, "POST", f"/user/{email}/api/agents", json={"name": "Blocked"}).json()
+    claude_md = home(hub, email) / "agents" / agent["slug"] / "CLAUDE.md"
+    claude_md.unlink()
+    claude_md.mkdir()
+    response = hub.api(token, "PATCH", f"/user/{email}/api/agents/{agent['id']}", json={"instructions": "New."})
+    assert response.status_code == 500
+    assert "'CLAUDE.md' is a folder where a file should be" in response.json()["message"]
 
 
 def test_bad_input_is_refused_through_the_server_and_nothing_is_written(hub, people):

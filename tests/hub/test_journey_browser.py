@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -123,6 +124,7 @@ def test_create_an_agent_on_the_dashboard_open_it_from_the_launcher_and_run_a_ce
         page.screenshot(path=str(tmp_path / "notebook.png"))
     page.screenshot(path=str(tmp_path / "notebook.png"))
     assert "How was my week?" in fake_model.seen()
+    assert "Summarise the week" in json.dumps(fake_model.requests[-1]["system"])  # the settings the dashboard keeps
     desktop.close()
     # the kernel reported the session: the dashboard's statistics come from it
     token = hub.token_for(hub.sign_in(email))
