@@ -12,6 +12,8 @@ import ipaddress
 import os
 from pathlib import Path
 
+from agents_extension.service.hub_api import ADMIN_SCOPE
+
 from .beta_gate import beta_gate
 from .settings import PROJECT_DIR, Settings
 
@@ -126,14 +128,19 @@ def configure(c, settings: Settings | None = None) -> Settings:
         "command": [s.python, "-m", "agents_extension.service"],
         "environment": service_environment(s),
         "oauth_no_confirm": True,
+        # Admins' browser sign-ins carry the admin scope (the hub grants only what the person
+        # holds), which is what makes them admins in the service: see hub_api.ADMIN_SCOPE.
+        "oauth_client_allowed_scopes": [ADMIN_SCOPE],
         "display": False,
     }]
     c.JupyterHub.load_roles = [
         {
             "name": "agents-service",
-            "description": "The agents service mirrors beta approvals into the beta group",
+            "description": "The agents service mirrors beta approvals into the beta group and stops the "
+                           "servers of people whose access is revoked",
             "services": [SERVICE_NAME],
-            "scopes": ["admin:users", "admin:groups", "groups", "list:users", "read:users"],
+            # Only what it uses: the beta group exists from load_groups, and people from their sign-in.
+            "scopes": [f"groups!group={s.beta_group}", "delete:servers"],
         },
         {
             "name": "server",
