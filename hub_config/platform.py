@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from functools import partial
 from pathlib import Path
 
 from agents_extension.service.hub_api import ADMIN_SCOPE
 
-from .beta_gate import beta_gate
+from .beta_gate import beta_gate, may_start_server
 from .settings import PROJECT_DIR, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -71,11 +72,12 @@ def configure(c, settings: Settings | None = None) -> Settings:
     c.JupyterHub.template_paths = [str(HERE / "templates")]
     prefix = f"/services/{SERVICE_NAME}/"
     c.JupyterHub.template_vars = {
-        "beta_group": s.beta_group,
         "beta_apply_url": prefix + "beta",
         "beta_admin_url": prefix + "admin/beta",
         "outbox_url": prefix + "admin/outbox",
         "dashboard_path": "agents",
+        # Called with the signed-in person: what the pages offer follows the beta gate's own rule.
+        "beta_approved": partial(may_start_server, beta_group=s.beta_group),
     }
 
     # -- sign-in ----------------------------------------------------------------
