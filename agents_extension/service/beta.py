@@ -144,6 +144,12 @@ class BetaDesk:
             language = person.application.language if person.application else "en"
             event = "beta.approved" if status == "approved" else "beta.rejected"
             messages.append(compose(event, language, to=[email], context=self._context(person, note)))
+        revoking = status == "rejected" and person.beta_status == "approved"
+        if revoking:
+            # The beta gate refuses new spawns only: a server already running would keep answering.
+            # Stopped before the revocation is recorded, so a failure leaves it to be tried again.
+            await self.hub.stop_server(email)
+            log.info("Stopped the server of %s, whose beta access is being revoked (by %s)", email, by)
         decision = BetaDecision(status=status, by=by, note=note, at=datetime.now(timezone.utc))
         stored = await self.store.decide_beta(email, decision, messages)
         outcome.people.append(stored)
@@ -154,12 +160,9 @@ class BetaDesk:
         outcome.changed.append(email)
         if messages:
             outcome.mailed.append(email)
-        log.info("%s %s for the beta (by %s); %d e-mail(s) queued", email, status, by, len(messages))
-        if status == "rejected" and person.beta_status == "approved":
-            # The beta gate refuses new spawns only: a server already running would keep answering.
-            await self.hub.stop_server(email)
+        if revoking:
             outcome.revoked.append(email)
-            log.info("Stopped the server of %s, whose beta access was revoked", email)
+        log.info("%s %s for the beta (by %s); %d e-mail(s) queued", email, status, by, len(messages))
 
     async def sync_with_group(self) -> None:
         """Carry admin-panel edits of the beta group into the store.

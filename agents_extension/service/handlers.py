@@ -57,15 +57,12 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
     """
 
     _hub_user: dict[str, Any] | None = None
-    _authenticating = False
+    _looked_up = False  # True from the moment HubAuth starts looking the person up
     _xsrf_refusal = ""
 
     async def prepare(self) -> None:
-        self._authenticating = True
-        try:
-            model = await self.hub_auth.get_user(self, sync=False)
-        finally:
-            self._authenticating = False
+        self._looked_up = True
+        model = await self.hub_auth.get_user(self, sync=False)
         try:
             self._hub_user = self.check_hub_user(model) if model else None
         except UserNotAllowed:
@@ -82,7 +79,7 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
         if self._hub_user is not None and self.request.method not in SAFE_METHODS:
             # Changes made with the sign-in cookie need its XSRF token, whatever HubAuth checked on
             # the way; token-authenticated calls (Authorization header) are exempt.
-            self.hub_auth.check_xsrf_cookie(self)
+            self.check_xsrf_cookie()
 
     def get_current_user(self) -> dict[str, Any] | None:
         """Overrides HubAuthenticated.get_current_user, which blocks on HubAuth's pool: the user
@@ -94,7 +91,7 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
         is not known yet whether a token (exempt) or the sign-in cookie came: then ``prepare`` checks
         instead. HubAuth calls it while it looks up a cookie's person: a failure there means the
         cookie does not sign the request in, and ``prepare`` says why."""
-        if not self._authenticating:
+        if not self._looked_up:
             return
         try:
             self.hub_auth.check_xsrf_cookie(self)

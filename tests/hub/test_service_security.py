@@ -154,6 +154,12 @@ def test_an_admins_server_token_is_not_an_admin_in_the_service(hub, admins_serve
     assert me["email"] == ADMIN and me["admin"] is False, "it still acts for its owner, without admin power"
 
 
+def test_an_admins_server_still_works_for_the_admin_as_for_anyone(hub, admins_server):
+    created = hub.api(admins_server, "POST", f"/user/{ADMIN}/api/agents", json={"name": "Admin's own agent"})
+    assert created.status_code == 201, created.text
+    assert [a["name"] for a in hub.api(admins_server, "GET", f"/user/{ADMIN}/api/agents").json()] == ["Admin's own agent"]
+
+
 def test_an_admins_browser_and_personal_token_are_admins_in_the_service(hub, admin_token):
     assert hub.api(admin_token, "GET", SERVICE + "api/me").json()["admin"] is True
     assert hub.api(admin_token, "GET", SERVICE + "api/outbox").status_code == 200
