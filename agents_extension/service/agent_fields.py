@@ -251,10 +251,7 @@ def session_report(data: Any) -> dict[str, Any]:
         if not isinstance(value, str) or not SESSION_ID.fullmatch(value):
             raise AgentFieldError(key, f"'{key}' is required: an id of letters, digits, '.', ':', '-' or '_' (at most 200).")
         report[key] = value
-    notebook = data.get("notebook", "")
-    if not isinstance(notebook, str) or len(notebook) > NOTEBOOK_MAX:
-        raise AgentFieldError("notebook", f"'notebook' must be the notebook's path, at most {NOTEBOOK_MAX} characters.")
-    report["notebook"] = notebook
+    report["notebook"] = check_text("notebook", data.get("notebook", ""), NOTEBOOK_MAX, one_line=True, strip=False)
     for key in ("turns", "input_tokens", "output_tokens"):
         value = data.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SESSION_COUNT_MAX:
