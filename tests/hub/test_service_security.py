@@ -112,9 +112,11 @@ def test_many_hanging_shapes_at_once_leave_the_service_answering(hub, admin_toke
 # -- admin power follows the credential's scopes ---------------------------------------------------
 def server_token(hub: Hub, email: str) -> str:
     """The JupyterHub token a person's server holds (JUPYTERHUB_API_TOKEN), as code running in it sees it."""
+    service = f"http://127.0.0.1:{hub.env['OMA_SERVICE_PORT']}/"  # this hub's servers, not another test run's
     for process in psutil.process_iter(["cmdline", "environ"]):
         env = process.info["environ"] or {}
-        if env.get("JUPYTERHUB_USER") == email and "agents_extension.user_server" in " ".join(process.info["cmdline"] or []):
+        if (env.get("JUPYTERHUB_USER") == email and env.get("OMA_AGENTS_SERVICE_URL", "").startswith(service)
+                and "agents_extension.user_server" in " ".join(process.info["cmdline"] or [])):
             return env["JUPYTERHUB_API_TOKEN"]
     raise AssertionError(f"no server process of {email}")
 
@@ -141,7 +143,11 @@ ADMIN_CALLS = {
 @pytest.fixture(scope="module")
 def admins_server(hub, admin_token):
     hub.start_server(admin_token, ADMIN)
-    yield server_token(hub, ADMIN)
+    token = server_token(hub, ADMIN)
+    model = hub.api(token, "GET", "/hub/api/user").json()
+    # What the hub says of this token: the admin flag of its owner, but no admin scope.
+    assert model["admin"] is True and "admin-ui" not in model["scopes"], model
+    yield token
     hub.stop_server(admin_token, ADMIN)
 
 
