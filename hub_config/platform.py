@@ -131,7 +131,8 @@ def configure(c, settings: Settings | None = None) -> Settings:
         "environment": service_environment(s),
         "oauth_no_confirm": True,
         # Admins' browser sign-ins carry the admin scope (the hub grants only what the person
-        # holds), which is what makes them admins in the service: see hub_api.ADMIN_SCOPE.
+        # holds, and logs "granting only ..." for everyone else), which is what makes them
+        # admins in the service: see hub_api.ADMIN_SCOPE.
         "oauth_client_allowed_scopes": [ADMIN_SCOPE],
         "display": False,
     }]

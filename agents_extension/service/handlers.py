@@ -72,6 +72,8 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
             raise web.HTTPError(403, "Your JupyterHub credential does not give access to the agents service: "
                                      "sign in again, or make a token that may access it.") from None
         if self._hub_user is None and self._xsrf_refusal:
+            log.info("Refused %s %s: sign-in cookie without its XSRF token (%s)", self.request.method,
+                     self.request.path, self._xsrf_refusal)
             raise web.HTTPError(403, "This request came with your sign-in cookie but without its XSRF token "
                                      f"({self._xsrf_refusal}). Reload the page and try again; scripts send the "
                                      "'_xsrf' cookie's value in an X-XSRFToken header, or a JupyterHub token in "
