@@ -183,6 +183,13 @@ def test_local_mode_outbox_is_readable_by_admins_in_the_browser(hub):
     assert email in page.text
 
 
+def test_a_bad_outbox_limit_is_a_400_naming_it(hub):
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    for limit in ("abc", "0", "-1", "10001"):
+        refused = hub.api(admin_token, "GET", SERVICE + f"api/outbox?limit={limit}")
+        assert refused.status_code == 400 and refused.json()["field"] == "limit", refused.text
+
+
 def test_the_service_publishes_its_openapi_document(hub):
     import requests
 

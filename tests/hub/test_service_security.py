@@ -58,6 +58,9 @@ SHAPES = {
     "bad token with the cookie": ("POST", "api/beta/applications", {"Authorization": "token nope"}, APPLICATION, False, 403),
     "token in the URL with the cookie": ("POST", "api/beta/applications?token=nope", {"Sec-Fetch-Mode": "cors"},
                                          APPLICATION, False, 403),
+    "cors GET of a page": ("GET", "beta", {"Sec-Fetch-Mode": "cors"}, None, False, 403),
+    "navigation to a page": ("GET", "beta", {"Sec-Fetch-Mode": "navigate"}, None, False, 200),
+    "garbage cookie header": ("GET", "api/me", {"Cookie": "_xsrf=\"; jupyterhub-services-agents=%%%;"}, None, False, 403),
     "form POST to a page without _xsrf": ("POST", "beta", {"Sec-Fetch-Mode": "navigate"}, None, False, 403),
     "form POST to the admin page": ("POST", "admin/beta", {"Sec-Fetch-Mode": "navigate"}, None, False, 403),
 }
