@@ -169,3 +169,20 @@ def test_a_fetch_from_the_services_own_page_gets_an_answer(hub, chromium):
     page.reload()
     page.wait_for_selector('#beta-status[data-status="pending"]')
     context.close()
+
+
+def test_an_unapproved_person_who_opens_the_spawn_page_is_shown_where_to_apply(hub, chromium):
+    email = person("early")
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, hub, email)
+    page.goto(f"{hub.url}/hub/spawn/{email}")
+    page.wait_for_selector("#apply-for-beta")
+    assert "contact admin" not in page.inner_text("body").lower()
+    assert page.locator("#logout").is_visible() and email in page.inner_text("nav")
+    page.set_viewport_size(PHONE)
+    assert fits_the_screen(page)
+    page.click("#apply-for-beta")
+    page.wait_for_selector("#name")
+    assert page.url.endswith("/services/agents/beta")
+    context.close()
