@@ -11,7 +11,25 @@ from tornado import web
 
 
 def may_start_server(user, beta_group: str) -> bool:
-    return bool(user.admin) or any(group.name == beta_group for group in user.groups)
+    """The one rule, for the gate and for the pages that offer a server or the beta application."""
+    return user is not None and (bool(user.admin) or any(group.name == beta_group for group in user.groups))
+
+
+class BetaRefused(web.HTTPError):
+    """A spawn refused because the person is not approved for the beta.
+
+    JupyterHub shows a failed spawn as "Failed to start your server ... contact
+    admin" (its reason "error" replaces the message); ``jupyterhub_message`` is
+    what it shows instead, and ``beta_refusal`` tells the hub's error page
+    (hub_config/templates/error.html) to show where to apply."""
+
+    beta_refusal = True
+
+    def __init__(self, apply_url: str) -> None:
+        message = (f"Your account is not approved for the beta yet, so no server can be started. "
+                   f"Apply (or see your application) at {apply_url}")
+        super().__init__(403, message)
+        self.jupyterhub_message = message
 
 
 def beta_gate(beta_group: str, apply_url: str):
@@ -21,10 +39,6 @@ def beta_gate(beta_group: str, apply_url: str):
         if may_start_server(spawner.user, beta_group):
             return
         spawner.log.info("Refused a server to %s: not approved for the beta", spawner.user.name)
-        raise web.HTTPError(
-            403,
-            f"Your account is not approved for the beta yet, so no server can be started. "
-            f"Apply (or see your application) at {apply_url}",
-        )
+        raise BetaRefused(apply_url)
 
     return pre_spawn_hook

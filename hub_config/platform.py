@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from functools import partial
 from pathlib import Path
 
-from .beta_gate import beta_gate
+from agents_extension.service.hub_api import ADMIN_SCOPE
+
+from .beta_gate import beta_gate, may_start_server
 from .settings import PROJECT_DIR, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -69,11 +72,12 @@ def configure(c, settings: Settings | None = None) -> Settings:
     c.JupyterHub.template_paths = [str(HERE / "templates")]
     prefix = f"/services/{SERVICE_NAME}/"
     c.JupyterHub.template_vars = {
-        "beta_group": s.beta_group,
         "beta_apply_url": prefix + "beta",
         "beta_admin_url": prefix + "admin/beta",
         "outbox_url": prefix + "admin/outbox",
         "dashboard_path": "agents",
+        # Called with the signed-in person: what the pages offer follows the beta gate's own rule.
+        "beta_approved": partial(may_start_server, beta_group=s.beta_group),
     }
 
     # -- sign-in ----------------------------------------------------------------
@@ -128,14 +132,20 @@ def configure(c, settings: Settings | None = None) -> Settings:
         "command": [s.python, "-m", "agents_extension.service"],
         "environment": service_environment(s),
         "oauth_no_confirm": True,
+        # Admins' browser sign-ins carry the admin scope (the hub grants only what the person
+        # holds, and logs "granting only ..." for everyone else), which is what makes them
+        # admins in the service: see hub_api.ADMIN_SCOPE.
+        "oauth_client_allowed_scopes": [ADMIN_SCOPE],
         "display": False,
     }]
     c.JupyterHub.load_roles = [
         {
             "name": "agents-service",
-            "description": "The agents service mirrors beta approvals into the beta group",
+            "description": "The agents service mirrors beta approvals into the beta group and stops the "
+                           "servers of people whose access is revoked",
             "services": [SERVICE_NAME],
-            "scopes": ["admin:users", "admin:groups", "groups", "list:users", "read:users"],
+            # Only what it uses: the beta group exists from load_groups, and people from their sign-in.
+            "scopes": [f"groups!group={s.beta_group}", "delete:servers"],
         },
         {
             "name": "server",

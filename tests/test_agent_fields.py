@@ -241,7 +241,7 @@ def test_a_session_report_comes_back_whole_and_defaults_fill_the_rest():
 @pytest.mark.parametrize(("field", "value"), [
     ("session_id", None), ("session_id", ""), ("session_id", "a/b"), ("session_id", ".."), ("session_id", "x" * 201),
     ("agent_id", None), ("agent_id", 5),
-    ("notebook", 3), ("notebook", "n" * 1025),
+    ("notebook", 3), ("notebook", "n" * 1025), ("notebook", "a\x00.ipynb"),
     ("turns", -1), ("turns", 1.5), ("turns", True),
     ("input_tokens", "10"), ("output_tokens", -5),
     ("cost_usd", -0.01), ("cost_usd", "1"), ("cost_usd", float("nan")),

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from claude_kernel.agent import PERMISSION_MODES
 
 from ..store.rules import agent_name_key
+from .text_fields import FieldInvalid, check_text
 
 DEFAULT_MODELS = ("claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5")
 STATUSES = ("draft", "active", "paused")
@@ -54,15 +55,9 @@ DEFAULTS: dict[str, Any] = {
 READ_ONLY = frozenset({"id", "owner", "slug", "created_at", "updated_at", "usage"})
 
 SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-
-class AgentFieldError(ValueError):
-    """One field of a request cannot be used; ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+# One error for every field check, agents' and the beta's alike.
+AgentFieldError = FieldInvalid
 
 
 def models_setting(value: str | None) -> tuple[str, ...]:
@@ -101,26 +96,13 @@ def agent_input(data: Any, models: Iterable[str], *, partial: bool, version_allo
 
 
 def check_name(value: Any, _models: tuple[str, ...] = ()) -> str:
-    if not isinstance(value, str):
-        raise AgentFieldError("name", "'name' must be text.")
-    name = value.strip()
-    if not name:
-        raise AgentFieldError("name", "'name' is empty: give the agent a name of 1 to 80 characters.")
-    if len(name) > NAME_MAX:
-        raise AgentFieldError("name", f"'name' is {len(name)} characters long: at most {NAME_MAX} are allowed.")
-    if _CONTROL.search(name):
-        raise AgentFieldError("name", "'name' must be one line, without tabs or control characters.")
-    return name
+    return check_text("name", value, NAME_MAX, one_line=True,
+                      required=f"'name' is empty: give the agent a name of 1 to {NAME_MAX} characters.")
 
 
 def _text(field: str, limit: int, strip: bool):
     def check(value: Any, _models: tuple[str, ...] = ()) -> str:
-        if not isinstance(value, str):
-            raise AgentFieldError(field, f"'{field}' must be text.")
-        text = value.strip() if strip else value
-        if len(text) > limit:
-            raise AgentFieldError(field, f"'{field}' is {len(text):,} characters long: at most {limit:,} are allowed.")
-        return text
+        return check_text(field, value, limit, one_line=False, strip=strip)
 
     return check
 
@@ -154,7 +136,7 @@ def _tools(field: str):
                 raise AgentFieldError(field, f"'{field}' entry {position} must be a tool name (non-empty text).")
             if len(tool.strip()) > TOOL_MAX:
                 raise AgentFieldError(field, f"'{field}' entry {position} is longer than {TOOL_MAX} characters.")
-            tools.append(tool.strip())
+            tools.append(check_text(field, tool, TOOL_MAX, one_line=True))
         return tools
 
     return check
@@ -269,10 +251,7 @@ def session_report(data: Any) -> dict[str, Any]:
         if not isinstance(value, str) or not SESSION_ID.fullmatch(value):
             raise AgentFieldError(key, f"'{key}' is required: an id of letters, digits, '.', ':', '-' or '_' (at most 200).")
         report[key] = value
-    notebook = data.get("notebook", "")
-    if not isinstance(notebook, str) or len(notebook) > NOTEBOOK_MAX:
-        raise AgentFieldError("notebook", f"'notebook' must be the notebook's path, at most {NOTEBOOK_MAX} characters.")
-    report["notebook"] = notebook
+    report["notebook"] = check_text("notebook", data.get("notebook", ""), NOTEBOOK_MAX, one_line=True, strip=False)
     for key in ("turns", "input_tokens", "output_tokens"):
         value = data.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SESSION_COUNT_MAX:

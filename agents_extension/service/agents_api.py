@@ -15,7 +15,7 @@ from typing import Any
 
 from tornado import web
 
-from ..store import Agent, AgentUsage, Conflict, Session
+from ..store import Agent, AgentUsage, Conflict, NotFound, Session
 from ..store.rules import usage_by_agent
 from . import agent_fields as fields
 from .agent_fields import AgentFieldError
@@ -117,7 +117,9 @@ class AgentsAPI(AgentsAPIHandler):
         raise web.HTTPError(409, "Your agents changed while this one was being created; try again.")
 
     async def require_beta(self) -> None:
-        if self.is_admin:
+        # Admins may always have agents, as they may always start servers; their own server's token
+        # carries no admin scope, so the configured admins are known by address too.
+        if self.is_admin or self.email in self.desk.admin_emails:
             return
         person = await self.store.get_person(self.email)
         if person is None or person.beta_status != "approved":
@@ -181,7 +183,14 @@ class SessionsAPI(AgentsAPIHandler):
         """The kernel reports a Claude session: created or updated by its id, totals as they stand."""
         report = self.checked(fields.session_report, self.body())
         agent = await self.own_agent(report["agent_id"])
-        session = await self.store.record_session(Session(owner=self.email, **{**report, "agent_id": agent.id}))
+        try:
+            session = await self.store.record_session(Session(owner=self.email, **{**report, "agent_id": agent.id}))
+        except NotFound:
+            # Another person's session, or another agent's: the same answer as for an id nobody has.
+            log.warning("%s reported session %s for agent %s, which is not theirs: refused", self.email,
+                        report["session_id"], agent.id)
+            raise web.HTTPError(404, "You have no session with this id for this agent: a report must be about a "
+                                     "session of your own agent, under the id Claude Code gave it.") from None
         self.send(session)
 
 

@@ -4,40 +4,73 @@ The beta group in JupyterHub is what lets a person start a server (the hub's
 beta gate checks it), so it is the source of truth for access; the store
 keeps the applications, the decisions and the e-mails. Admins may decide on
 the "Beta applications" page or by editing the group in the JupyterHub admin
-panel; `sync_with_group` carries panel edits into the store.
+panel; `sync_with_group` carries panel edits into the store. Revoking access, by
+either route, also stops the person's running server: the beta gate only
+refuses new spawns.
+
+E-mail goes out only for real changes: deciding what a person already has
+changes nothing and mails nothing (the store makes sure of it, so concurrent
+approvals send one mail), and rejecting someone who never applied mails nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from email_hook.templates import compose
 
 from ..store import BetaApplication, BetaDecision, Conflict, NotFound, Person, Store
 from .hub_api import HubAPI
+from .text_fields import FieldInvalid, check_text
 
 log = logging.getLogger("oh-my-agent.service")
 
 PANEL = "jupyterhub-group"  # who decided, when the decision was made in the admin panel
-FIELD_LIMITS = {"name": 120, "purpose": 2000, "organisation": 200}
+FIELD_LIMITS = {"name": 120, "purpose": 2000, "organisation": 200, "note": 2000, "email": 254}
+LANGUAGES = ("en", "ko")
+DECISIONS = {"approve": "approved", "reject": "rejected"}
 
 
-class ApplicationInvalid(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+def check_application(name: Any, purpose: Any, organisation: Any) -> tuple[str, str, str]:
+    """An application as stored, from the page's form or the API's JSON alike."""
+    return (
+        check_text("name", name, FIELD_LIMITS["name"], one_line=True, required="Please fill in 'name'."),
+        check_text("purpose", purpose, FIELD_LIMITS["purpose"], one_line=False, required="Please fill in 'purpose'."),
+        check_text("organisation", organisation, FIELD_LIMITS["organisation"], one_line=True),
+    )
 
 
-def check_application(name: str, purpose: str, organisation: str) -> None:
-    for field, value in (("name", name), ("purpose", purpose)):
-        if not value.strip():
-            raise ApplicationInvalid(field, f"Please fill in '{field}'.")
-    for field, value in (("name", name), ("purpose", purpose), ("organisation", organisation)):
-        if len(value) > FIELD_LIMITS[field]:
-            raise ApplicationInvalid(field, f"'{field}' is too long: at most {FIELD_LIMITS[field]} characters.")
+def check_language(language: Any) -> str:
+    if language not in LANGUAGES:
+        raise FieldInvalid("language", "language must be 'en' or 'ko'.")
+    return language
+
+
+def check_decision(emails: Any, decision: Any, note: Any) -> tuple[list[str], str, str]:
+    """Who, which status and the note of a decision, from the admin page's form or the API's JSON alike."""
+    if not isinstance(emails, list) or not emails:
+        raise FieldInvalid("emails", "emails must be a non-empty list of e-mail addresses: select at least one person.")
+    addresses = [check_text("emails", e, FIELD_LIMITS["email"], one_line=True,
+                            required="emails must not hold an empty address.").lower() for e in emails]
+    if decision not in DECISIONS:
+        raise FieldInvalid("decision", "decision must be 'approve' or 'reject'.")
+    note = check_text("note", note, FIELD_LIMITS["note"], one_line=False)
+    return list(dict.fromkeys(addresses)), DECISIONS[decision], note
+
+
+@dataclass
+class Outcome:
+    """What a batch of decisions did, for the page to say it."""
+
+    people: list[Person] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # whose status changed
+    unchanged: list[str] = field(default_factory=list)  # who already had it: nothing stored, nothing mailed
+    mailed: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)  # access taken away: their running server was stopped
 
 
 @dataclass
@@ -66,9 +99,9 @@ class BetaDesk:
             "admin_url": f"{self.hub_url}/services/agents/admin/beta",
         }
 
-    async def apply(self, email: str, name: str, purpose: str, organisation: str, language: str) -> Person:
-        name, purpose, organisation = name.strip(), purpose.strip(), organisation.strip()
-        check_application(name, purpose, organisation)
+    async def apply(self, email: str, name: Any, purpose: Any, organisation: Any, language: Any) -> Person:
+        name, purpose, organisation = check_application(name, purpose, organisation)
+        language = check_language(language)
         application = BetaApplication(name=name, purpose=purpose, organisation=organisation,
                                       language=language, applied_at=datetime.now(timezone.utc))
         draft = Person(email=email, application=application)
@@ -80,8 +113,9 @@ class BetaDesk:
         log.info("Beta application from %s recorded; %d e-mail(s) queued", email, len(messages))
         return person
 
-    async def decide(self, emails: list[str], status: str, note: str, by: str) -> list[Person]:
-        """Approve or reject several people; approval takes effect in the hub first."""
+    async def decide(self, emails: list[str], status: str, note: str, by: str) -> Outcome:
+        """Approve or reject several people; approval takes effect in the hub first, and a
+        revocation stops the person's running server."""
         if status not in ("approved", "rejected"):
             raise ValueError("decision must be 'approve' or 'reject'")
         async with self._lock:
@@ -97,48 +131,64 @@ class BetaDesk:
                 leaving = [e for e in known if e in members]
                 if leaving:
                     await self.hub.remove_from_group(self.group, leaving)
-            decided = []
+            outcome = Outcome()
             for email in known:
-                decided.append(await self._record(email, status, note, by, mail=True))
-            return decided
+                await self._record(outcome, email, status, note, by, mail=True)
+            return outcome
 
-    async def _record(self, email: str, status: str, note: str, by: str, *, mail: bool) -> Person:
+    async def _record(self, outcome: Outcome, email: str, status: str, note: str, by: str, *, mail: bool) -> None:
         person = await self.store.get_person(email) or Person(email=email)
         messages = []
-        if mail:
+        # Someone who never applied has nothing to hear back about when refused.
+        if mail and (status == "approved" or person.application is not None):
             language = person.application.language if person.application else "en"
             event = "beta.approved" if status == "approved" else "beta.rejected"
             messages.append(compose(event, language, to=[email], context=self._context(person, note)))
+        revoking = status == "rejected" and person.beta_status == "approved"
+        if revoking:
+            # The beta gate refuses new spawns only: a server already running would keep answering.
+            # Stopped before the revocation is recorded, so a failure leaves it to be tried again.
+            await self.hub.stop_server(email)
+            log.info("Stopped the server of %s, whose beta access is being revoked (by %s)", email, by)
         decision = BetaDecision(status=status, by=by, note=note, at=datetime.now(timezone.utc))
         stored = await self.store.decide_beta(email, decision, messages)
-        log.info("%s %s for the beta (by %s)", email, status, by)
-        return stored
+        outcome.people.append(stored)
+        if stored.decision != decision:  # the store kept what they already had
+            outcome.unchanged.append(email)
+            log.info("%s was already %s for the beta: nothing changed, no e-mail (by %s)", email, status, by)
+            return
+        outcome.changed.append(email)
+        if messages:
+            outcome.mailed.append(email)
+        if revoking:
+            outcome.revoked.append(email)
+        log.info("%s %s for the beta (by %s); %d e-mail(s) queued", email, status, by, len(messages))
 
     async def sync_with_group(self) -> None:
         """Carry admin-panel edits of the beta group into the store.
 
         Added to the group: approved, with the approval e-mail. Removed from
         it: access revoked (recorded as rejected, without an e-mail: the admin
-        who removed them decides what to tell them)."""
+        who removed them decides what to tell them), and their running server stopped."""
         async with self._lock:
             members = await self.hub.group_members(self.group)
             approved = {p.email for p in await self.store.list_people("approved")}
+            outcome = Outcome()
             for email in sorted(members - approved):
                 if await self.store.get_person(email) is None:
                     await self.store.record_sign_in(email)
-                await self._record(email, "approved", "", PANEL, mail=True)
+                await self._record(outcome, email, "approved", "", PANEL, mail=True)
             for email in sorted(approved - members):
-                await self._record(email, "rejected", "Removed from the beta group in the admin panel.", PANEL, mail=False)
+                await self._record(outcome, email, "rejected", "Removed from the beta group in the admin panel.", PANEL,
+                                   mail=False)
 
     async def keep_in_sync(self, interval: float, stop: asyncio.Event | None = None) -> None:
-        """Sync every ``interval`` seconds until ``stop`` is set (a round under way is finished)."""
+        """Sync every ``interval`` seconds until ``stop`` is set (a round under way is finished).
+
+        The group itself comes from the hub's configuration (load_groups): the service may not create groups."""
         stop = stop or asyncio.Event()
-        group_exists = False
         while not stop.is_set():
             try:
-                if not group_exists:
-                    await self.hub.ensure_group(self.group)
-                    group_exists = True
                 await self.sync_with_group()
             except Exception:
                 log.exception("Could not bring the beta group and the store in step; trying again")
@@ -148,4 +198,4 @@ class BetaDesk:
                 pass
 
 
-__all__ = ["ApplicationInvalid", "BetaDesk", "Conflict", "NotFound", "check_application"]
+__all__ = ["BetaDesk", "Conflict", "FieldInvalid", "NotFound", "Outcome", "check_application", "check_decision"]

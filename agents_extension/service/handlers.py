@@ -2,24 +2,31 @@
 
 Every request is authenticated by JupyterHub (OAuth cookie for browsers,
 ``Authorization: token ...`` for user servers and scripts) and authorized
-here, server side.
+here, server side. Admin power follows the scopes of the credential presented
+(``ADMIN_SCOPE``), never the person's admin flag: a user server's token acting
+for an admin is not an admin here.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from jupyterhub.services.auth import HubOAuthenticated
+from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
 from tornado import web
 
 from ..store import Conflict, NotFound, Person
-from .beta import ApplicationInvalid, BetaDesk
-from .hub_api import HubError
+from .beta import BetaDesk, Outcome, check_decision
+from .hub_api import ADMIN_SCOPE, HubError
 from .i18n import pick_language, translator
+from .text_fields import FieldInvalid
+
+log = logging.getLogger("oh-my-agent.service")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 def to_json(value: Any) -> Any:
     """Dataclasses and datetimes as JSON-ready values."""
@@ -39,6 +46,61 @@ def to_json(value: Any) -> Any:
 
 
 class ServiceHandler(HubOAuthenticated, web.RequestHandler):
+    """The person (or service) behind a request, found once in ``prepare`` without blocking.
+
+    HubAuthenticated looks the person up on HubAuth's one-thread pool and blocks
+    the service's event loop on it; its cookie lookup calls ``check_xsrf_cookie``
+    from that thread, so anything there that reads ``current_user`` waits on the
+    pool it is running on, and the whole service hangs for good. Here the lookup
+    is HubAuth's asynchronous one, awaited on the service's own loop, and
+    ``current_user`` only reads what it found.
+    """
+
+    _hub_user: dict[str, Any] | None = None
+    _looked_up = False  # True from the moment HubAuth starts looking the person up
+    _xsrf_refusal = ""
+
+    async def prepare(self) -> None:
+        self._looked_up = True
+        model = await self.hub_auth.get_user(self, sync=False)
+        try:
+            self._hub_user = self.check_hub_user(model) if model else None
+        except UserNotAllowed:
+            log.info("Refused %s %s: the credential does not grant access to this service", model.get("kind"),
+                     model.get("name"))
+            # Not a redirect to sign in again: the same credential would come back, and round it would go.
+            raise web.HTTPError(403, "Your JupyterHub credential does not give access to the agents service: "
+                                     "sign in again, or make a token that may access it.") from None
+        if self._hub_user is None and self._xsrf_refusal:
+            log.info("Refused %s %s: sign-in cookie without its XSRF token (%s)", self.request.method,
+                     self.request.path, self._xsrf_refusal)
+            raise web.HTTPError(403, "This request came with your sign-in cookie but without its XSRF token "
+                                     f"({self._xsrf_refusal}). Reload the page and try again; scripts send the "
+                                     "'_xsrf' cookie's value in an X-XSRFToken header, or a JupyterHub token in "
+                                     "the Authorization header.")
+        if self._hub_user is not None and self.request.method not in SAFE_METHODS:
+            # Changes made with the sign-in cookie need its XSRF token, whatever HubAuth checked on
+            # the way; token-authenticated calls (Authorization header) are exempt.
+            self.check_xsrf_cookie()
+
+    def get_current_user(self) -> dict[str, Any] | None:
+        """Overrides HubAuthenticated.get_current_user, which blocks on HubAuth's pool: the user
+        ``prepare`` found (None before it ran)."""
+        return self._hub_user
+
+    def check_xsrf_cookie(self) -> None:
+        """Overrides HubAuthenticated.check_xsrf_cookie. Tornado calls it before ``prepare``, when it
+        is not known yet whether a token (exempt) or the sign-in cookie came: then ``prepare`` checks
+        instead. HubAuth calls it while it looks up a cookie's person: a failure there means the
+        cookie does not sign the request in, and ``prepare`` says why."""
+        if not self._looked_up:
+            return
+        try:
+            self.hub_auth.check_xsrf_cookie(self)
+        except web.HTTPError as err:
+            self._xsrf_refusal = err.log_message or "XSRF check failed"
+            raise
+
     @property
     def desk(self) -> BetaDesk:
         return self.settings["beta_desk"]
@@ -53,7 +115,9 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
 
     @property
     def is_admin(self) -> bool:
-        return bool(self.current_user and self.current_user.get("admin"))
+        """Admin by the scopes of the credential presented: a hub admin's browser sign-in and
+        personal tokens hold ADMIN_SCOPE, their server's token (role ``server``) does not."""
+        return bool(self.current_user and ADMIN_SCOPE in self.current_user.get("scopes", ()))
 
     @property
     def language(self) -> str:
@@ -81,6 +145,18 @@ class PageHandler(ServiceHandler):
         if not self.is_admin:
             raise web.HTTPError(403, "Only JupyterHub admins may see this page.")
 
+    def form_values(self, name: str) -> list[str]:
+        """A form field's values as sent: tornado's get_body_argument turns control characters
+        into spaces, which would store what the person never typed instead of refusing it."""
+        try:
+            return [value.decode("utf-8") for value in self.request.body_arguments.get(name, [])]
+        except UnicodeDecodeError:
+            raise web.HTTPError(400, f"The form field '{name}' is not UTF-8 text: send the form from the page again.") from None
+
+    def form_value(self, name: str) -> str:
+        values = self.form_values(name)
+        return values[-1] if values else ""
+
 
 class ApplyPage(PageHandler):
     @web.authenticated
@@ -90,11 +166,11 @@ class ApplyPage(PageHandler):
 
     @web.authenticated
     async def post(self) -> None:
-        form = {k: self.get_body_argument(k, "") for k in ("name", "purpose", "organisation")}
+        form = {k: self.form_value(k) for k in ("name", "purpose", "organisation")}
         error = None
         try:
             await self.desk.apply(self.email, form["name"], form["purpose"], form["organisation"], self.language)
-        except ApplicationInvalid as err:
+        except FieldInvalid as err:
             error = str(err)
             self.set_status(400)
         except Conflict:
@@ -116,24 +192,31 @@ class AdminBetaPage(PageHandler):
     @web.authenticated
     async def post(self) -> None:
         self.require_admin()
-        emails = [e.lower() for e in self.get_body_arguments("email")]
-        action = self.get_body_argument("action", "")
-        note = self.get_body_argument("note", "").strip()
         t = translator(self.language)
-        if not emails:
-            self.set_status(400)
-            return await self._show(error=t("admin.pick"))
-        if action not in ("approve", "reject"):
-            raise web.HTTPError(400, "The action must be approve or reject.")
         try:
-            done = await self.desk.decide(emails, "approved" if action == "approve" else "rejected", note, self.email)
+            emails, status, note = check_decision(self.form_values("email"), self.form_value("action"), self.form_value("note"))
+        except FieldInvalid as err:
+            self.set_status(400)
+            return await self._show(error=t("admin.pick") if err.field == "emails" and not self.form_values("email") else str(err))
+        try:
+            outcome = await self.desk.decide(emails, status, note, self.email)
         except NotFound as err:
             self.set_status(404)
             return await self._show(error=f"No application from {err}.")
         except HubError as err:
             self.set_status(502)
             return await self._show(error=str(err))
-        await self._show(message=t("admin.done", count=len(done)))
+        await self._show(message=self.outcome_message(outcome, t))
+
+    @staticmethod
+    def outcome_message(outcome: Outcome, t) -> str:
+        """What really happened: saved, mailed, left as it was, servers stopped."""
+        said = [t("admin.done", count=len(outcome.changed), mailed=len(outcome.mailed))]
+        if outcome.unchanged:
+            said.append(t("admin.unchanged", people=", ".join(outcome.unchanged)))
+        if outcome.revoked:
+            said.append(t("admin.revoked", people=", ".join(outcome.revoked)))
+        return " ".join(said)
 
 
 class OutboxPage(PageHandler):
@@ -148,15 +231,10 @@ class OutboxPage(PageHandler):
 class APIHandler(ServiceHandler):
     """JSON in and out; errors are JSON ``{"error": ..., "field": ...}``."""
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:
+        await super().prepare()
         if self.current_user is None:
             raise web.HTTPError(403, "Sign in to JupyterHub, or send a JupyterHub token in the Authorization header.")
-
-    def check_xsrf_cookie(self) -> None:
-        """Extends the hub's XSRF rule, which spares token-authenticated calls: tornado
-        checks XSRF before prepare(), so authenticate first to know whether a token came."""
-        _ = self.current_user
-        return super().check_xsrf_cookie()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -216,18 +294,10 @@ class ApplicationsAPI(APIHandler):
 
     async def post(self) -> None:
         data = self.body()
-        values = {}
-        for field in ("name", "purpose", "organisation"):  # check_application says which are required
-            value = data.get(field, "")
-            if not isinstance(value, str):
-                raise FieldError(field, f"'{field}' must be text.")
-            values[field] = value
-        language = data.get("language") or self.language
-        if language not in ("en", "ko"):
-            raise FieldError("language", "language must be 'en' or 'ko'.")
         try:
-            person = await self.desk.apply(self.email, values["name"], values["purpose"], values["organisation"], language)
-        except ApplicationInvalid as err:
+            person = await self.desk.apply(self.email, data.get("name", ""), data.get("purpose", ""),
+                                           data.get("organisation", ""), data.get("language") or self.language)
+        except FieldInvalid as err:
             raise FieldError(err.field, str(err)) from None
         except Conflict:
             raise web.HTTPError(409, "You already have a pending or approved application.") from None
@@ -250,29 +320,26 @@ class DecisionsAPI(APIHandler):
     async def post(self) -> None:
         self.require_admin()
         data = self.body()
-        emails = data.get("emails")
-        if not isinstance(emails, list) or not emails or not all(isinstance(e, str) and e for e in emails):
-            raise FieldError("emails", "emails must be a non-empty list of e-mail addresses.")
-        decision = data.get("decision")
-        if decision not in ("approve", "reject"):
-            raise FieldError("decision", "decision must be 'approve' or 'reject'.")
-        note = data.get("note", "")
-        if not isinstance(note, str) or len(note) > 2000:
-            raise FieldError("note", "note must be text of at most 2000 characters.")
         try:
-            people = await self.desk.decide([e.lower() for e in emails],
-                                            "approved" if decision == "approve" else "rejected", note.strip(), self.email)
+            emails, status, note = check_decision(data.get("emails"), data.get("decision"), data.get("note", ""))
+        except FieldInvalid as err:
+            raise FieldError(err.field, str(err)) from None
+        try:
+            outcome = await self.desk.decide(emails, status, note, self.email)
         except NotFound as err:
             raise web.HTTPError(404, f"No person {err} has signed in or applied.") from None
         except HubError as err:
             raise web.HTTPError(502, str(err)) from None
-        self.send([person_json(p, p.email) for p in people])
+        self.send([person_json(p, p.email) for p in outcome.people])
 
 
 class OutboxAPI(APIHandler):
     async def get(self) -> None:
         self.require_admin()
-        self.send(await self.store.list_outbox(int(self.get_query_argument("limit", "100"))))
+        limit = self.get_query_argument("limit", "100")
+        if not limit.isdigit() or not 1 <= int(limit) <= 10_000:
+            raise FieldError("limit", "limit must be a whole number of messages from 1 to 10000.")
+        self.send(await self.store.list_outbox(int(limit)))
 
 
 class OpenAPIDocument(web.RequestHandler):

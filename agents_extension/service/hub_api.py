@@ -11,6 +11,12 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 log = logging.getLogger("oh-my-agent.service")
 
+# The scope that makes a credential an admin's in the service. Only JupyterHub's admin role
+# holds it; the service's OAuth client may ask for it (hub_config/platform.py), so admins'
+# browser sign-ins carry it, and their personal tokens inherit it, but a user server's token
+# (role "server") never does.
+ADMIN_SCOPE = "admin-ui"
+
 
 class HubError(RuntimeError):
     """The hub refused or failed a call; the message names what was attempted."""
@@ -42,20 +48,17 @@ class HubAPI:
             raise HubError(f"JupyterHub could not be reached to {label}.") from err
         return json.loads(response.body) if response.body else None
 
-    async def ensure_group(self, group: str) -> None:
-        await self._call(f"create group {group}", "POST", f"/groups/{quote(group)}", ok=(409,))
-
-    async def ensure_users(self, names: list[str]) -> None:
-        for name in names:
-            await self._call(f"create user {name}", "POST", f"/users/{quote(name)}", ok=(409,))
-
     async def group_members(self, group: str) -> set[str]:
         model = await self._call(f"read group {group}", "GET", f"/groups/{quote(group)}")
         return set(model.get("users", []))
 
     async def add_to_group(self, group: str, names: list[str]) -> None:
-        await self.ensure_users(names)
         await self._call(f"add {len(names)} people to {group}", "POST", f"/groups/{quote(group)}/users", {"users": names})
 
     async def remove_from_group(self, group: str, names: list[str]) -> None:
         await self._call(f"remove {len(names)} people from {group}", "DELETE", f"/groups/{quote(group)}/users", {"users": names})
+
+    async def stop_server(self, name: str) -> None:
+        """Stop the person's server, if one is running or starting (named servers are not enabled
+        on this platform); nothing happens when there is none."""
+        await self._call(f"stop the server of {name}", "DELETE", f"/users/{quote(name)}/server", ok=(404,))

@@ -37,7 +37,17 @@ TEXT = {
     "admin.reject": {"en": "Reject selected", "ko": "선택 거절"},
     "admin.applied": {"en": "Applied", "ko": "신청일"},
     "admin.decided": {"en": "Decided", "ko": "결정"},
-    "admin.done": {"en": "{count} decision(s) saved; e-mails are on their way.", "ko": "{count}건 처리했습니다. 메일이 발송됩니다."},
+    "admin.done": {"en": "{count} decision(s) saved; {mailed} e-mail(s) queued.",
+                   "ko": "{count}건 처리했습니다. 메일 {mailed}통을 보낼 예정입니다."},
+    "admin.unchanged": {"en": "Already decided that way, so nothing changed and no e-mail was queued: {people}.",
+                        "ko": "이미 같은 결정이 되어 있어 변경도 메일도 없습니다: {people}."},
+    "admin.revoked": {"en": "Access revoked: the running servers of {people} were stopped.",
+                      "ko": "접근 권한을 회수했습니다. 다음 사람의 실행 중인 서버를 중지했습니다: {people}."},
+    "admin.revoke_note": {
+        "en": "Rejecting someone who is approved revokes their access and stops their running server, as does removing "
+              "them from the beta group in JupyterHub's admin panel.",
+        "ko": "승인된 사람을 거절하면 접근 권한이 회수되고 실행 중인 서버가 중지됩니다. JupyterHub 관리 패널에서 beta 그룹에서 빼도 같습니다.",
+    },
     "admin.pick": {"en": "Select at least one person.", "ko": "한 명 이상 선택하세요."},
     "outbox.title": {"en": "Outbox", "ko": "보낼 편지함"},
     "outbox.intro": {

@@ -117,7 +117,9 @@ def _agent_paths() -> dict[str, Any]:
             "responses": {"200": _json({"type": "array", "items": session}, "Sessions"), **_errors(403, 404)}}},
         "/api/sessions": {"post": {
             "summary": "Report a Claude session of one of your agents (the kernel does): created or updated by "
-                       "session_id, with the session's totals so far",
+                       "session_id, with the session's totals so far. A session belongs to the person and agent "
+                       "of its first report: a report for a session id of anyone else's, or of another agent, "
+                       "is a 404 and changes nothing",
             "requestBody": {"required": True, "content": {"application/json": {"schema": session}}},
             "responses": {"200": _json(session, "The session as stored"), **_errors(400, 403, 404)}}},
         "/api/agent-options": {"get": {
@@ -135,7 +137,12 @@ def openapi_document(prefix: str, models: tuple[str, ...] = limits.DEFAULT_MODEL
             "title": "oh-my-agent agents service",
             "version": "1",
             "description": "Beta access, agents, and their Claude sessions and usage. "
-                           "Authenticate with a JupyterHub token: `Authorization: token <token>`.",
+                           "Authenticate with a JupyterHub token: `Authorization: token <token>`. "
+                           "Calls made with the browser's sign-in cookie instead need the `_xsrf` cookie's value "
+                           "in an `X-XSRFToken` header (changes always, reads when the browser says "
+                           "`Sec-Fetch-Mode: cors`). Admin calls need a credential with JupyterHub's "
+                           "`admin-ui` scope: an admin's browser sign-in or personal token, not a user "
+                           "server's token. Text fields refuse control characters (400 naming the field).",
         },
         "servers": [{"url": prefix.rstrip("/")}],
         "components": {
@@ -187,7 +194,9 @@ def openapi_document(prefix: str, models: tuple[str, ...] = limits.DEFAULT_MODEL
                 "parameters": [{"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": _json(person, "The application"), **_errors(403, 404)}}},
             "/api/beta/decisions": {"post": {
-                "summary": "Approve or reject one or many people (admins)",
+                "summary": "Approve or reject one or many people (admins). Only a change of status is "
+                           "recorded and mailed; rejecting someone approved stops their running server; "
+                           "rejecting someone who never applied mails nothing",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["emails", "decision"], "properties": {
                         "emails": {"type": "array", "items": {"type": "string"}, "minItems": 1},

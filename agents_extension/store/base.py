@@ -156,9 +156,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def decide_beta(self, email: str, decision: BetaDecision, messages: list[OutboxMessage]) -> Person:
-        """Approve or reject (any current status), and queue the decision's e-mails.
+        """Approve or reject (from any other status), and queue the decision's e-mails.
 
-        Raises NotFound for an unknown person."""
+        Deciding the status the person already has changes nothing: their earlier
+        decision stays and the messages are not queued. The person is returned as
+        stored, so ``decision`` tells the two apart. Raises NotFound for an unknown person."""
 
     # -- agents ----------------------------------------------------------------
     @abc.abstractmethod
@@ -187,7 +189,10 @@ class Store(abc.ABC):
     # -- sessions and usage ----------------------------------------------------
     @abc.abstractmethod
     async def record_session(self, session: Session) -> Session:
-        """Create or update a session record by session_id (created_at kept from the first write)."""
+        """Create or update a session record by session_id (created_at kept from the first write).
+
+        A record belongs to the owner and agent of its first report: a report for a stored
+        session id of another owner or another agent raises NotFound and changes nothing."""
 
     @abc.abstractmethod
     async def list_sessions(self, owner: str, agent_id: str | None = None) -> list[Session]: ...

@@ -9,7 +9,7 @@ deployments can share one database):
   (``<owner>|name|<name as it clashes>``, ``<owner>|slug|<slug>``). Firestore
   has no unique constraints, so an agent and its name docs are written in one
   transaction and a clash is a doc that already exists.
-- ``sessions``: doc id = session id.
+- ``sessions``: doc id = session id; a session belongs to the owner and agent of its first report.
 - ``outbox``: doc id = message id, plus ``due_at``, the moment the message can
   next be claimed (absent once sent or failed). One range field is what lets
   claiming use Firestore's automatic single-field index: no composite index
@@ -210,6 +210,8 @@ class FirestoreStore(Store):
             if not snapshot.exists:
                 raise NotFound(f"no person {key!r}")
             person = _read_person(snapshot.to_dict())
+            if not rules.decision_changes(person, decision):
+                return person
             person.beta_status = decision.status
             person.decision = decision
             transaction.update(ref, {"beta_status": decision.status, "decision": dataclasses.asdict(decision)})
@@ -315,6 +317,8 @@ class FirestoreStore(Store):
 
         async def work(transaction: Any) -> Session:
             snapshot = await ref.get(transaction=transaction)
+            rules.check_session_holder(session, snapshot.get("owner") if snapshot.exists else None,
+                                       snapshot.get("agent_id") if snapshot.exists else None)
             first_created_at = _plain_time(snapshot.get("created_at")) if snapshot.exists else None
             stored = rules.stamped_session(session, first_created_at, rules.utc_now())
             transaction.set(ref, dataclasses.asdict(stored))

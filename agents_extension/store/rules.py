@@ -12,7 +12,7 @@ import dataclasses
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from .base import Agent, AgentUsage, OutboxMessage, Person, Session
+from .base import Agent, AgentUsage, BetaDecision, NotFound, OutboxMessage, Person, Session
 
 # An agent's identity and bookkeeping are the store's, never a change's.
 FIXED_AGENT_FIELDS = frozenset({"id", "owner", "version", "created_at", "updated_at"})
@@ -101,6 +101,22 @@ def new_agent(agent: Agent, now: datetime) -> Agent:
 def changed_agent(agent: Agent, changes: dict[str, Any], now: datetime) -> Agent:
     check_agent_changes(changes)
     return dataclasses.replace(agent, **changes, version=agent.version + 1, updated_at=now)
+
+
+def decision_changes(person: Person, decision: BetaDecision) -> bool:
+    """A decision is news only when it gives the person another status: deciding what they
+    already have keeps their earlier decision and queues no e-mail (so concurrent approvals
+    of one person mail them once)."""
+    return person.beta_status != decision.status
+
+
+def check_session_holder(session: Session, stored_owner: str | None, stored_agent_id: str | None) -> None:
+    """A session record belongs to the owner and agent that first reported it: a report for a
+    session id stored under anyone else, or under another agent, changes nothing."""
+    if stored_owner is None:
+        return
+    if stored_owner != person_id(session.owner) or stored_agent_id != session.agent_id:
+        raise NotFound(f"no session {session.session_id!r} of {session.owner} and agent {session.agent_id!r}")
 
 
 def stamped_session(session: Session, first_created_at: datetime | None, now: datetime) -> Session:

@@ -381,6 +381,8 @@ class SQLiteStore(Store):
                 if row is None:
                     raise NotFound(f"no person {key!r}")
                 person = _read_person(row)
+                if not rules.decision_changes(person, decision):
+                    return person
                 person.beta_status = decision.status
                 person.decision = decision
                 db.execute("UPDATE people SET beta_status = ?, decision = ? WHERE email = ?",
@@ -470,7 +472,8 @@ class SQLiteStore(Store):
 
         def work() -> Session:
             with self._transaction() as db:
-                row = self._one("SELECT created_at FROM sessions WHERE session_id = ?", session.session_id)
+                row = self._one("SELECT owner, agent_id, created_at FROM sessions WHERE session_id = ?", session.session_id)
+                rules.check_session_holder(session, row["owner"] if row else None, row["agent_id"] if row else None)
                 stored = rules.stamped_session(session, _read_time(row["created_at"]) if row else None, now)
                 _upsert(db, "sessions", "session_id", _session_row(stored))
                 return stored

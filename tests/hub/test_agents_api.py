@@ -174,6 +174,10 @@ BAD_INPUT = [  # (field named in the answer, body fields)
     ("max_budget_usd", {"max_budget_usd": "5"}),
     ("status", {"status": "archived"}),
     ("status", {"status": True}),
+    ("name", {"name": "Nul\x00agent"}),
+    ("description", {"description": "Escape \x1b[2J"}),
+    ("instructions", {"instructions": "Hidden\x00text"}),
+    ("allowed_tools", {"allowed_tools": ["Bash\x00"]}),
     ("temperature", {"temperature": 0.2}),
     ("slug", {"slug": "my-folder"}),
     ("owner", {"owner": "someone@example.org"}),
@@ -395,6 +399,29 @@ def test_a_session_report_for_someone_elses_or_no_agent_is_a_404_and_bad_reports
         response = report(alice, **{"session_id": uuid.uuid4().hex, "agent_id": agent["id"], field: value})
         assert response.status_code == 400 and response.json()["field"] == field, response.text
     assert alice.call("GET", f"/{agent['id']}").json()["usage"] == NO_USAGE
+
+
+def test_a_report_cannot_take_over_another_persons_or_another_agents_session(approve):
+    alice, bob = approve("alice"), approve("bob")
+    alices, bobs = alice.create(), bob.create()
+    session_id = uuid.uuid4().hex
+    assert report(alice, session_id=session_id, agent_id=alices["id"], notebook="Mine.ipynb", turns=4,
+                  input_tokens=400, output_tokens=40, cost_usd=0.4).status_code == 200
+    before = alice.call("GET", f"/{alices['id']}/sessions").json()
+    usage = alice.call("GET", f"/{alices['id']}").json()["usage"]
+    # Bob reports Alice's session id under his own agent; Alice under another agent of hers
+    taken = report(bob, session_id=session_id, agent_id=bobs["id"], turns=0, cost_usd=0)
+    assert taken.status_code == 404 and "session" in taken.json()["error"]
+    sibling = alice.create()
+    moved = report(alice, session_id=session_id, agent_id=sibling["id"], turns=0)
+    assert moved.status_code == 404
+    assert alice.call("GET", f"/{alices['id']}/sessions").json() == before
+    assert alice.call("GET", f"/{alices['id']}").json()["usage"] == usage
+    assert bob.call("GET", f"/{bobs['id']}/sessions").json() == []
+    assert alice.call("GET", f"/{sibling['id']}/sessions").json() == []
+    # the rightful reporter still updates it
+    again = report(alice, session_id=session_id, agent_id=alices["id"], notebook="Mine.ipynb", turns=5)
+    assert again.status_code == 200 and again.json()["turns"] == 5
 
 
 def test_a_paused_agent_says_so_in_its_json(approve):

@@ -183,9 +183,111 @@ def test_local_mode_outbox_is_readable_by_admins_in_the_browser(hub):
     assert email in page.text
 
 
+def test_a_bad_outbox_limit_is_a_400_naming_it(hub):
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    for limit in ("abc", "0", "-1", "10001"):
+        refused = hub.api(admin_token, "GET", SERVICE + f"api/outbox?limit={limit}")
+        assert refused.status_code == 400 and refused.json()["field"] == "limit", refused.text
+
+
 def test_the_service_publishes_its_openapi_document(hub):
     import requests
 
     document = requests.get(hub.url + SERVICE + "api/openapi.json", timeout=10).json()
     assert document["openapi"].startswith("3.")
     assert {"/api/me", "/api/beta/applications", "/api/beta/decisions", "/api/outbox"} <= set(document["paths"])
+
+
+# -- what an unapproved person sees where they are refused ------------------------------------------
+def test_the_spawn_page_shows_an_unapproved_person_where_to_apply_with_their_name_and_logout(hub):
+    email = person("spawner")
+    alice = hub.sign_in(email)
+    refused = alice.get(f"/hub/spawn/{email}")
+    assert refused.status_code == 403
+    for page in (refused, alice.get(f"/hub/spawn-pending/{email}"), alice.get(f"/user/{email}/lab")):
+        assert 'id="apply-for-beta" href="/services/agents/beta"' in page.text, page.url
+        assert "contact admin" not in page.text.lower() and "Relaunch" not in page.text
+        assert 'id="logout"' in page.text and email in page.text, "the navigation bar keeps their name and Logout"
+
+
+def test_approved_people_and_admins_still_get_jupyterhubs_pages(hub):
+    admin = hub.sign_in(ADMIN)
+    missing = admin.get("/hub/spawn-pending/nobody-here@example.org")
+    assert missing.status_code == 404 and 'id="apply-for-beta"' not in missing.text
+    assert 'id="logout"' in missing.text
+    not_running = admin.get(f"/hub/spawn-pending/{ADMIN}")
+    assert 'id="apply-for-beta"' not in not_running.text and 'id="start"' in not_running.text
+
+
+# -- e-mail only for real changes -------------------------------------------------------------------
+def test_concurrent_approvals_of_one_person_send_one_mail(hub):
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    email = person("thrice")
+    apply(hub.sign_in(email))
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: hub.api(admin_token, "POST", SERVICE + "api/beta/decisions",
+                                                   json={"emails": [email], "decision": "approve"}), range(3)))
+    assert [a.status_code for a in answers] == [200] * 3
+    admin = hub.sign_in(ADMIN)
+    page = admin.post(SERVICE + "admin/beta", data={"email": [email], "action": "approve"}, xsrf_path=SERVICE)
+    assert "nothing changed and no e-mail" in page.text
+    assert [m["event"] for m in outbox(hub, admin_token, email)].count("beta.approved") == 1
+
+
+def test_rejecting_someone_who_never_applied_sends_no_mail(hub):
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    email = person("never")
+    hub.sign_in(email).get(SERVICE + "beta")  # signed in, never applied
+    rejected = hub.api(admin_token, "POST", SERVICE + "api/beta/decisions", json={"emails": [email], "decision": "reject"})
+    assert rejected.status_code == 200 and rejected.json()[0]["beta_status"] == "rejected"
+    assert outbox(hub, admin_token, email) == []
+
+
+# -- the same limits on every route -------------------------------------------------------------------
+def test_the_admin_page_refuses_a_note_the_api_refuses_and_stores_nothing(hub):
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    admin = hub.sign_in(ADMIN)
+    email = person("noted")
+    apply(hub.sign_in(email))
+    page = admin.post(SERVICE + "admin/beta", data={"email": [email], "action": "approve", "note": "x" * 200_000},
+                      xsrf_path=SERVICE)
+    api = hub.api(admin_token, "POST", SERVICE + "api/beta/decisions",
+                  json={"emails": [email], "decision": "approve", "note": "x" * 2001})
+    assert page.status_code == 400 and 'id="admin-error"' in page.text and "&#39;note&#39; is 200,000" in page.text
+    assert api.status_code == 400 and api.json()["field"] == "note"
+    assert hub.api(admin_token, "GET", SERVICE + f"api/beta/applications/{email}").json()["beta_status"] == "pending"
+    assert [m["event"] for m in outbox(hub, admin_token, email)].count("beta.approved") == 0
+
+
+CONTROL = {"NUL": "Alice\x00Kim", "escape": "Alice\x1b[31mKim", "DEL": "Alice\x7f"}
+
+
+@pytest.mark.parametrize("character", CONTROL, ids=list(CONTROL))
+@pytest.mark.parametrize("field", ["name", "purpose", "organisation"])
+def test_control_characters_are_refused_by_the_page_and_the_api_naming_the_field(hub, field, character):
+    email = person("ctrl")
+    alice = hub.sign_in(email)
+    token = hub.token_for(alice)
+    form = {"name": "Alice", "purpose": "Agents", "organisation": "", field: CONTROL[character]}
+    page = apply(alice, **form)
+    api = hub.api(token, "POST", SERVICE + "api/beta/applications", json=form)
+    assert page.status_code == 400 and f"&#39;{field}&#39;" in page.text
+    assert api.status_code == 400 and api.json()["field"] == field and field in api.json()["error"]
+    assert hub.api(token, "GET", SERVICE + "api/me").json()["beta_status"] == "none"
+
+
+def test_control_characters_are_refused_in_decisions_by_the_page_and_the_api(hub):
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    admin = hub.sign_in(ADMIN)
+    email = person("ctrl")
+    apply(hub.sign_in(email))
+    page = admin.post(SERVICE + "admin/beta", data={"email": [email], "action": "reject", "note": "no\x00"},
+                      xsrf_path=SERVICE)
+    api = hub.api(admin_token, "POST", SERVICE + "api/beta/decisions",
+                  json={"emails": [email + "\x00"], "decision": "reject"})
+    assert page.status_code == 400 and "&#39;note&#39;" in page.text
+    assert api.status_code == 400 and api.json()["field"] == "emails"
+    assert hub.api(admin_token, "GET", SERVICE + f"api/beta/applications/{email}").json()["beta_status"] == "pending"
+    assert outbox(hub, admin_token, email) and all(m["event"] != "beta.rejected" for m in outbox(hub, admin_token, email))

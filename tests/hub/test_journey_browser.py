@@ -135,3 +135,56 @@ def test_create_an_agent_on_the_dashboard_open_it_from_the_launcher_and_run_a_ce
     wait_for(lambda: usage()["sessions"] == 1 and usage()["turns"] >= 1)
     usage = usage()
     assert usage["sessions"] == 1 and usage["turns"] >= 1 and usage["cost_usd"] > 0 and usage["last_used_at"]
+
+
+FETCHES = """async () => {
+  // What a script on the service's own page does: fetch its API with the sign-in cookie.
+  const xsrf = (document.cookie.split('; ').find(c => c.startsWith('_xsrf=')) || '').slice(6);
+  const call = async (path, options = {}) => {
+    const response = await fetch(path, {...options, signal: AbortSignal.timeout(10000)});
+    return {status: response.status, body: await response.json()};
+  };
+  const json = {'Content-Type': 'application/json'};
+  const application = JSON.stringify({name: 'Fetch', purpose: 'Agents, asked for from the page'});
+  return {
+    bare: await call('api/me'),
+    refused: await call('api/beta/applications', {method: 'POST', headers: json, body: application}),
+    me: await call('api/me', {headers: {'X-XSRFToken': xsrf}}),
+    applied: await call('api/beta/applications', {method: 'POST', headers: {...json, 'X-XSRFToken': xsrf}, body: application}),
+  };
+}"""
+
+
+def test_a_fetch_from_the_services_own_page_gets_an_answer(hub, chromium):
+    email = person("fetch")
+    context = chromium.new_context()
+    page = context.new_page()
+    sign_in(page, hub, email)
+    page.goto(f"{hub.url}/services/agents/beta")
+    answers = page.evaluate(FETCHES)
+    # without the page's XSRF token the cookie does not count (and says so), with it the call goes through
+    assert answers["bare"]["status"] == 403 and "X-XSRFToken" in answers["bare"]["body"]["error"]
+    assert answers["refused"]["status"] == 403
+    assert answers["me"] == {"status": 200, "body": {"email": email, "beta_status": "none", "application": None,
+                                                     "decision": None, "admin": False}}
+    assert answers["applied"]["status"] == 201 and answers["applied"]["body"]["beta_status"] == "pending"
+    page.reload()
+    page.wait_for_selector('#beta-status[data-status="pending"]')
+    context.close()
+
+
+def test_an_unapproved_person_who_opens_the_spawn_page_is_shown_where_to_apply(hub, chromium):
+    email = person("early")
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, hub, email)
+    page.goto(f"{hub.url}/hub/spawn/{email}")
+    page.wait_for_selector("#apply-for-beta")
+    assert "contact admin" not in page.inner_text("body").lower()
+    assert page.locator("#logout").is_visible() and email in page.inner_text("nav")
+    page.set_viewport_size(PHONE)
+    assert fits_the_screen(page)
+    page.click("#apply-for-beta")
+    page.wait_for_selector("#name")
+    assert page.url.endswith("/services/agents/beta")
+    context.close()

@@ -150,6 +150,28 @@ async def test_deciding_works_from_any_status(store: Store):
     assert revoked.beta_status == "rejected"
 
 
+@pytest.mark.parametrize("status", ["approved", "rejected"])
+async def test_deciding_what_a_person_already_has_changes_nothing_and_queues_nothing(store: Store, status: str):
+    await store.apply_for_beta("ada@example.com", application(), [])
+    first = await store.decide_beta("ada@example.com", BetaDecision(status, by="admin@example.com", at=at(1)),
+                                    [message("first")])
+    again = await store.decide_beta("ada@example.com", BetaDecision(status, by="other@example.com", note="again", at=at(2)),
+                                    [message("second")])
+    assert again == first, "the earlier decision stays"
+    assert await store.get_person("ada@example.com") == first
+    assert await outbox_ids(store) == {"first"}
+
+
+async def test_concurrent_identical_decisions_queue_one_message(store: Store):
+    await store.apply_for_beta("ada@example.com", application(), [])
+    await asyncio.gather(*(
+        store.decide_beta("ada@example.com", BetaDecision("approved", by="admin@example.com"), [message(f"m{i}")])
+        for i in range(3)
+    ), return_exceptions=True)
+    assert len(await outbox_ids(store)) == 1
+    assert (await store.get_person("ada@example.com")).beta_status == "approved"
+
+
 async def test_deciding_for_an_unknown_person_is_not_found_and_queues_nothing(store: Store):
     with pytest.raises(NotFound):
         await store.decide_beta("nobody@example.com", BetaDecision("approved", by="admin@example.com"), [message("m")])
@@ -334,6 +356,26 @@ async def test_recording_a_session_again_updates_it_and_keeps_created_at(store: 
     assert second.updated_at > first.updated_at
     assert (second.turns, second.status) == (3, "closed")
     assert await store.list_sessions("ada@example.com") == [second]
+
+
+@pytest.mark.parametrize(("owner", "agent_id"), [("grace@example.com", "a1"), ("grace@example.com", "g1"),
+                                               ("ada@example.com", "a2")])
+async def test_a_session_belongs_to_its_owner_and_agent(store: Store, owner: str, agent_id: str):
+    mine = await store.record_session(session("s1", "a1", turns=4, cost_usd=0.5))
+    with pytest.raises(NotFound):
+        await store.record_session(session("s1", agent_id, owner=owner, turns=0, cost_usd=0.0))
+    assert await store.list_sessions("ada@example.com") == [mine], "the first reporter's record is untouched"
+    assert await store.list_sessions(owner, agent_id) == []
+
+
+async def test_concurrent_reports_of_one_new_session_id_leave_it_to_one_owner(store: Store):
+    reports = [session("s1", "a1", turns=1), session("s1", "g1", owner="grace@example.com", turns=2)]
+    results = await asyncio.gather(*(store.record_session(r) for r in reports), return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["NotFound", "Session"]
+    [stored] = [r for r in results if isinstance(r, Session)]
+    assert await store.list_sessions(stored.owner) == [stored]
+    other = "grace@example.com" if stored.owner == "ada@example.com" else "ada@example.com"
+    assert await store.list_sessions(other) == []
 
 
 async def test_sessions_are_listed_per_owner_and_agent_newest_first(store: Store):
