@@ -32,6 +32,7 @@ import pytest
 
 from claude_kernel import network
 from claude_kernel.network import AgentNetwork, platform_ports
+from claude_kernel.network_lock import landlock_abi
 from claude_kernel.network_policy import model_endpoint_rule, parse_allow_entry
 from claude_kernel.network_proxy import AgentProxy
 from claude_kernel.sandbox import SandboxUnavailable, bwrap_command, proxied_environment, system_layout
@@ -89,6 +90,11 @@ try:
     results["bind"] = "BOUND"
 except OSError as err:
     results["bind"] = f"refused: {err.strerror}"
+try:
+    socket.socket(socket.AF_UNIX).connect("\0" + "outside-the-sandbox")
+    results["abstract unix"] = "CONNECTED"
+except OSError as err:
+    results["abstract unix"] = f"refused: {err.strerror}"
 libc = ctypes.CDLL(None, use_errno=True)
 results["io_uring"] = "refused" if libc.syscall(425, 1, ctypes.create_string_buffer(120)) < 0 else "RING"
 print(json.dumps(results))
@@ -201,7 +207,7 @@ def test_no_port_of_the_platform_is_reachable_around_the_proxy(platform_hub, sta
     ports = [*hub_ports(platform_hub), model.port]
     [said] = run_bash(start_kernel, model, agent_dir, f"python3 direct.py {' '.join(map(str, ports))}")
     results = json.loads(said.strip().splitlines()[-1])
-    assert len(results) == 4 * len(ports) + 2
+    assert len(results) == 4 * len(ports) + 3
     for attempt, outcome in results.items():
         assert outcome.startswith("refused"), (attempt, outcome)
     assert results[f"tcp {platform_hub.port}"] == "refused: Permission denied"  # Landlock
@@ -276,9 +282,19 @@ def listeners():
         sock.close()
 
 
+@pytest.fixture
+def abstract_socket():
+    """An abstract Unix socket made outside the sandbox: it lives in the network namespace the agent shares."""
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind("\0outside-the-sandbox")
+    sock.listen()
+    yield
+    sock.close()
+
+
 @needs_lock
 @pytest.mark.parametrize("inside_bwrap", [False, True], ids=["alone", "inside-bwrap"])
-def test_the_lock_leaves_one_port_and_nothing_around_it(listeners, tmp_path, inside_bwrap):
+def test_the_lock_leaves_one_port_and_nothing_around_it(listeners, abstract_socket, tmp_path, inside_bwrap):
     allowed, other = listeners
     (tmp_path / "direct.py").write_text(DIRECT)
     done = locked(allowed, sys.executable, str(tmp_path / "direct.py"), str(allowed), str(other),
@@ -291,6 +307,8 @@ def test_the_lock_leaves_one_port_and_nothing_around_it(listeners, tmp_path, ins
     assert results[f"fastopen {other}"] == "refused: Operation not supported"
     assert results["bind"] == "refused: Permission denied"
     assert results["io_uring"] == "refused"
+    if landlock_abi() >= 6:  # Landlock's scopes
+        assert results["abstract unix"] == "refused: Operation not permitted"
 
 
 @needs_lock
@@ -387,6 +405,17 @@ def test_the_proxy_never_listens_on_a_port_of_the_platform():
 
 
 # -- the setting -------------------------------------------------------------------
+def test_a_bad_network_setting_fails_every_cell_and_says_why(monkeypatch, start_kernel):
+    monkeypatch.setenv("CLAUDE_KERNEL_NETWORK", "open")
+    kernel = start_kernel()
+    for _ in range(2):
+        run = kernel.run("Hello")
+        assert run.status == "error"
+        assert run.error["ename"] == "SandboxUnavailable"
+        assert "CLAUDE_KERNEL_NETWORK must be 'proxy' or 'off'" in run.error["evalue"]
+
+
+
 def test_an_unknown_network_setting_is_named():
     with pytest.raises(SandboxUnavailable, match="CLAUDE_KERNEL_NETWORK must be 'proxy' or 'off'.*'open'"):
         AgentNetwork("open", [], log, label="alpha").contained()
