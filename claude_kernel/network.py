@@ -17,7 +17,7 @@ import os
 import sys
 from urllib.parse import urlsplit
 
-from .sandbox import LOCK_FAILED, SandboxUnavailable
+from .sandbox import LOCK_FAILED, PROXY_NAMES, SandboxUnavailable
 
 NETWORK_ENV = "CLAUDE_KERNEL_NETWORK"
 ALLOW_ENV = "CLAUDE_KERNEL_NETWORK_ALLOW"
@@ -135,6 +135,10 @@ class AgentNetwork:
             self._proxy = AgentProxy(self.rules(), self.log, label=self.label,
                                      avoid_ports=platform_ports(os.environ))
             port = self._proxy.start()
+            upstream = next((f"{name}={os.environ[name]}" for name in PROXY_NAMES if os.environ.get(name)), None)
+            if upstream:
+                self.log.warning("This server's environment names an outgoing proxy (%s). The agent's proxy does not "
+                                 "chain to it: agents reach only what this machine reaches directly.", upstream)
             self.log.info("Agent network: only through the proxy on 127.0.0.1:%d (the internet, the model "
                           "endpoint%s)", port, f", and {', '.join(self.allow)}" if self.allow else "")
         return self._proxy.port

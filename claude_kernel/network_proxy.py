@@ -140,6 +140,31 @@ def _relay(src: socket.socket, dst: socket.socket) -> None:
                 pass
 
 
+def _relay_answer(upstream: socket.socket, client: socket.socket) -> None:
+    """Pass a forwarded request's answer back, its head saying ``Connection: close``: the client
+    must not reuse a connection this proxy ends after one answer (it would retry, with a delay)."""
+    reader = _Reader(upstream)
+    try:
+        while True:
+            status_line, *lines = reader.head().split(b"\r\n")
+            code = status_line.split(b" ", 2)[1:2]
+            if code and code[0].startswith(b"1"):  # 100 Continue and the like: more heads follow
+                client.sendall(b"\r\n".join([status_line, *lines]) + b"\r\n\r\n")
+                continue
+            kept = [line for line in lines if line.split(b":", 1)[0].strip().lower()
+                    not in (b"connection", b"keep-alive", b"proxy-connection")]
+            client.sendall(b"\r\n".join([status_line, *kept, b"Connection: close"]) + b"\r\n\r\n" + reader.buffer)
+            break
+    except (BadRequest, OSError):
+        for sock in (upstream, client):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return
+    _relay(upstream, client)
+
+
 def _authority(target: str) -> tuple[str, int]:
     host, sep, port = target.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
@@ -336,7 +361,7 @@ class AgentProxy:
         upstream.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         client.settimeout(None)  # blocking, as splice needs (the body is the client's own pace)
         # The answer flows back while the body goes out (a server may answer 100-continue, or early).
-        back = threading.Thread(target=_relay, args=(upstream, client), daemon=True)
+        back = threading.Thread(target=_relay_answer, args=(upstream, client), daemon=True)
         back.start()
         try:
             if lengths:

@@ -356,6 +356,7 @@ def proxy(internet, fake_model, caplog):
 @pytest.mark.parametrize(("url", "extra", "shown"), [
     ("http://{internet}/page", [], INTERNET_PAGE),
     ("http://{internet}/page", ["-p"], INTERNET_PAGE),  # CONNECT
+    ("http://{internet}/page", ["-v"], "< Connection: close"),  # one request per connection, said to the client
     ("http://{internet}/page", ["-d", "a=1"], "got a=1"),  # a body of one Content-Length
     ("http://{internet}/page", ["-H", "Transfer-Encoding: chunked", "-d", "a=1&b=22"], "got a=1&b=22"),
     ("http://{gateway}/services/gateway/v1/x", [], '{}'),  # the model endpoint, under its path
