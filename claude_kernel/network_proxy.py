@@ -188,6 +188,7 @@ class AgentProxy:
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self.max_connections = max_connections
         self._slots = threading.BoundedSemaphore(max_connections)
         self._thread: threading.Thread | None = None
 
@@ -235,7 +236,7 @@ class AgentProxy:
                 return
             if not self._slots.acquire(blocking=False):
                 self.log.warning("Agent network (%s): more than %d connections at once; refusing more",
-                                 self.label, MAX_CONNECTIONS)
+                                 self.label, self.max_connections)
                 try:
                     client.sendall(_status(503, "Too many connections", "Too many connections through the "
                                            "agent's proxy at once; close some and retry."))
@@ -311,7 +312,7 @@ class AgentProxy:
             _relay(client, upstream)
             back.join()
         else:
-            authority = target.split("//", 1)[1].split("/", 1)[0].split("?", 1)[0]
+            authority = urlsplit(target).netloc.rpartition("@")[2]  # never pass on a user:password@
             self._forward(client, reader, upstream, method, path, version, headers, authority)
         return upstream
 

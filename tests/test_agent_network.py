@@ -395,6 +395,19 @@ def test_stopping_the_proxy_ends_its_connections(internet):
         socket.create_connection(("127.0.0.1", port), timeout=2)
 
 
+def test_an_agent_cannot_tie_up_the_kernel_with_connections(internet):
+    proxy = AgentProxy([parse_allow_entry(internet)], log, label="alpha", max_connections=1)
+    port = proxy.start()
+    try:
+        tunnel = socket.create_connection(("127.0.0.1", port))
+        tunnel.sendall(f"CONNECT {internet} HTTP/1.1\r\n\r\n".encode())
+        assert tunnel.recv(100).startswith(b"HTTP/1.1 200")
+        assert "503" in through(port, f"http://{internet}/page", "-w", "%{http_code}")
+        tunnel.close()
+    finally:
+        proxy.stop()
+
+
 def test_the_proxy_never_listens_on_a_port_of_the_platform():
     avoided = frozenset(range(32768, 61000, 2))  # half of the ports bind hands out
     proxy = AgentProxy([], log, label="alpha", avoid_ports=avoided)
