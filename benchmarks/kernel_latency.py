@@ -50,6 +50,24 @@ overhead of the kernel / SDK / CLI, never model time):
    ``--python3-starts``, run first so that jupyter_client's one-time costs in
    this process do not land on the claude kernel's figure).
 
+5. Containment, today's sandbox against the new one, in the same run
+   (issue 8): ``bwrap`` only (``CLAUDE_KERNEL_NETWORK=off``) and bwrap +
+   Landlock + the agent's proxy (``CLAUDE_KERNEL_NETWORK=proxy``), in
+   ``--containment-rounds`` rounds (default 3) that alternate the two, each
+   round one kernel start (ready, first answer) and cells/rounds cells
+   (first streamed output). Then, per kernel, one cell whose Bash tool
+   downloads ``--download-mb`` (default 128) from a local HTTP server
+   standing for the internet (served with sendfile; reachable through
+   ``CLAUDE_KERNEL_NETWORK_ALLOW``, since every address here is loopback)
+   with curl, which reports each rate: three times at full loopback speed
+   (what the path costs in CPU, on a machine whose two cores it shares) and
+   three times paced at ``--paced-mb-s`` (default 100 MB/s, a fast internet
+   link: what an agent would see). The same curls run directly by this
+   script, outside any sandbox, give the direct rates.
+   Budgets shown next to the figures: first output p50 at most +10 ms,
+   kernel ready at most +150 ms, the agent's download at least 80% of the
+   direct rate.
+
 Everything started gets the fake model's client environment
 (``FakeModel.client_environment()``: its URL, a test key,
 ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1``), and temporary
@@ -109,7 +127,7 @@ MB = 1024 * 1024
 # remembered session, other credentials, other timeouts): removed for the run.
 UNSET = (
     "JPY_SESSION_NAME", "CLAUDE_KERNEL_STALL_TIMEOUT", "CLAUDE_KERNEL_TOOL_TIMEOUT",
-    "CLAUDE_KERNEL_API_RETRIES", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_KERNEL_API_RETRIES", "CLAUDE_KERNEL_NETWORK", "CLAUDE_KERNEL_NETWORK_ALLOW", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_VERTEX",
     "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_MODEL",
 )
 
@@ -538,6 +556,185 @@ def bench_sdk(args, agent: Path, model: FakeModel, results: dict[str, Any]) -> N
     asyncio.run(sdk_bench(args, agent, model, results))
 
 
+# -- containment: today's sandbox against bwrap + Landlock + proxy ------------------
+CONTAINMENTS = {
+    "bwrap only": {"CLAUDE_KERNEL_SANDBOX": "bwrap", "CLAUDE_KERNEL_NETWORK": "off"},
+    "bwrap + Landlock + proxy": {"CLAUDE_KERNEL_SANDBOX": "bwrap", "CLAUDE_KERNEL_NETWORK": "proxy"},
+}
+
+
+class DownloadServer:
+    """A local stand-in for a web server on the internet: one big file, sent with sendfile, at full
+    loopback speed (``/full``: what the path costs in CPU) or paced (``/paced``: a fast internet link)."""
+
+    def __init__(self, folder: Path, megabytes: int, paced_mb_s: float) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.path = folder / "download.bin"
+        with open(self.path, "wb") as out:
+            block = os.urandom(MB)
+            for _ in range(megabytes):
+                out.write(block)
+        size, path = self.path.stat().st_size, self.path
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                self.send_response(200)
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                self.wfile.flush()
+                with open(path, "rb") as data:
+                    if self.path != "/paced":
+                        self.connection.sendfile(data)
+                        return
+                    started, sent = time.perf_counter(), 0
+                    while sent < size:
+                        sent += self.connection.sendfile(data, sent, MB)
+                        time.sleep(max(sent / (paced_mb_s * MB) - (time.perf_counter() - started), 0))
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, name="download-server", daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+DOWNLOADS = 3
+PACES = ("full", "paced")
+
+
+def download_command(address: str) -> str:
+    """Three downloads at full speed, then three paced; curl prints each one's rate."""
+    return "; ".join(f"for i in 1 2 3; do curl -sS -o /dev/null -w '{pace} %{{speed_download}}\\n' "
+                     f"http://{address}/{pace}; done" for pace in PACES)
+
+
+def rates_in(text: str) -> dict[str, list[float]]:
+    """The bytes/s figures curl printed, by pace."""
+    words = text.replace("\\n", " ").replace('"', " ").split()
+    rates: dict[str, list[float]] = {pace: [] for pace in PACES}
+    for pace, value in zip(words, words[1:]):
+        if pace in rates:
+            try:
+                rates[pace].append(float(value))
+            except ValueError:
+                pass
+    return rates
+
+
+def agent_download(kernel, model: FakeModel, address: str, timeout: float) -> dict[str, list[float]]:
+    """Rates of the downloads the agent's Bash tool made in one cell."""
+    from tests.fake_model import say, use_tool
+
+    model.script(use_tool("Bash", {"command": download_command(address)}), say("Done."))
+    _, _, status, _ = run_cell(kernel.kc, "Download it", timeout)
+    shown = ""
+    for message in model.requests[-1]["messages"]:
+        for block in message["content"] if isinstance(message["content"], list) else []:
+            if block.get("type") == "tool_result":
+                inner = block.get("content")
+                shown = inner if isinstance(inner, str) else json.dumps(inner)
+    rates = rates_in(shown)
+    if status != "ok" or any(len(found) != DOWNLOADS for found in rates.values()):
+        raise RuntimeError(f"the agent's download cell did not give {DOWNLOADS} rates (status {status}): {shown[:300]}")
+    return rates
+
+
+def bench_containment(args, model: FakeModel, agent: Path, tmp: Path, results: dict[str, Any]) -> None:
+    rounds = max(args.containment_rounds, 1)
+    cells = max(args.cells // rounds, 1)
+    log(f"[containment] {rounds} rounds alternating {' / '.join(CONTAINMENTS)}: a kernel start, {cells} cells and a "
+        f"download cell ({DOWNLOADS} x {args.download_mb} MB) each")
+    server = DownloadServer(tmp, args.download_mb, args.paced_mb_s)
+    saved = {name: os.environ.get(name) for name in ("CLAUDE_KERNEL_SANDBOX", "CLAUDE_KERNEL_NETWORK",
+                                                     "CLAUDE_KERNEL_NETWORK_ALLOW")}
+    os.environ["CLAUDE_KERNEL_NETWORK_ALLOW"] = server.address
+    # The agent's settings live outside its folder, as the agents dashboard keeps them.
+    settings = tmp / "agent-settings.json"
+    settings.write_text(json.dumps({"allowed_tools": ["Bash"]}))
+    saved["CLAUDE_AGENT_SETTINGS"] = os.environ.get("CLAUDE_AGENT_SETTINGS")
+    os.environ["CLAUDE_AGENT_SETTINGS"] = str(settings)
+    figures: dict[str, dict[str, list[float]]] = {
+        name: {"ready_s": [], "first_answer_s": [], "first_output_s": [], "full": [], "paced": []}
+        for name in CONTAINMENTS}
+    direct: dict[str, list[float]] = {pace: [] for pace in PACES}
+    try:
+        for round_ in range(rounds):
+            done = subprocess.run(["bash", "-c", download_command(server.address)], capture_output=True, text=True,
+                                  timeout=args.timeout)
+            for pace, found in rates_in(done.stdout).items():
+                direct[pace] += found
+            for name, env in CONTAINMENTS.items():
+                os.environ.update(env)
+                scratch: dict[str, Any] = {}
+                kernel, ready, answer = start_and_warm_up(args, tmp, scratch)
+                try:
+                    figures[name]["ready_s"].append(ready)
+                    figures[name]["first_answer_s"].append(answer)
+                    for i in range(1, cells + 1):
+                        first, _, status, _ = run_cell(kernel.kc, prompt_for(i), args.timeout)
+                        if first is not None and status == "ok":
+                            figures[name]["first_output_s"].append(first)
+                    for pace, found in agent_download(kernel, model, server.address, args.timeout).items():
+                        figures[name][pace] += found
+                finally:
+                    kernel.shutdown()
+                log(f"  round {round_ + 1}, {name}: ready {ready:.3f} s, first output p50 "
+                    f"{percentile(figures[name]['first_output_s'], 50) * 1000:.1f} ms so far, download "
+                    f"{statistics.median(figures[name]['full']) / MB:.0f} MB/s so far")
+    finally:
+        settings.unlink(missing_ok=True)
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    results["containment"] = {
+        "rounds": rounds, "cells_per_round": cells, "download_mb": args.download_mb, "paced_mb_s": args.paced_mb_s,
+        "direct_download_bps": direct,
+        "variants": {name: {"kernel_start_to_ready_s": statistics.median(f["ready_s"]),
+                            "kernel_start_to_first_answer_s": statistics.median(f["first_answer_s"]),
+                            "first_output": summary(f["first_output_s"]),
+                            "download_bps": {pace: f[pace] for pace in PACES}} for name, f in figures.items()},
+    }
+
+
+def containment_report(found: dict[str, Any]) -> list[str]:
+    (base_name, base), (new_name, new) = found["variants"].items()
+    lines = [f"containment, same run ({found['rounds']} alternating rounds, {found['cells_per_round']} cells each):",
+             f"{'':<34}{base_name:>14}{new_name:>26}{'difference':>12}   budget"]
+
+    def row(label: str, a: float, b: float, unit: str, scale: float, budget: float | None) -> None:
+        diff = (b - a) * scale
+        verdict = "" if budget is None else f"   +{budget:g} {unit}: {'met' if diff <= budget else 'MISSED'}"
+        lines.append(f"{label:<34}{a * scale:>11.1f} {unit:<2}{b * scale:>23.1f} {unit:<2}{diff:>+9.1f} {unit}{verdict}")
+
+    row("kernel start to ready", base["kernel_start_to_ready_s"], new["kernel_start_to_ready_s"], "ms", 1000, 150)
+    row("kernel start to first answer", base["kernel_start_to_first_answer_s"], new["kernel_start_to_first_answer_s"],
+        "ms", 1000, None)
+    row("first streamed output p50", base["first_output"]["p50"] / 1000, new["first_output"]["p50"] / 1000, "ms",
+        1000, 10)
+    row("first streamed output p95", base["first_output"]["p95"] / 1000, new["first_output"]["p95"] / 1000, "ms",
+        1000, None)
+    for pace in PACES:
+        direct = statistics.median(found["direct_download_bps"][pace])
+        old_rate = statistics.median(base["download_bps"][pace])
+        new_rate = statistics.median(new["download_bps"][pace])
+        ratio = new_rate / direct if direct else float("nan")
+        what = ("at full loopback speed (CPU-bound)" if pace == "full"
+                else f"paced at {found['paced_mb_s']:g} MB/s (a fast internet link)")
+        lines.append(f"download of {found['download_mb']} MB {what}, median MB/s: direct (this script, no sandbox) "
+                     f"{direct / MB:.0f}; agent, {base_name} {old_rate / MB:.0f}; agent, {new_name} {new_rate / MB:.0f}"
+                     f" = {ratio:.0%} of direct (target at least 80%: {'met' if ratio >= 0.8 else 'MISSED'})")
+    return lines
+
+
 # -- report -------------------------------------------------------------------
 def report(args, results: dict[str, Any]) -> str:
     lines = []
@@ -601,6 +798,9 @@ def report(args, results: dict[str, Any]) -> str:
             lines.append(f"  (after the warm-up cell: kernel {warm['kernel_mb']:.0f} MB + CLI {warm['cli_mb']:.0f} MB;"
                          f" a CLI under the SDK client after as many prompts: "
                          f"{f'{sdk_mem:.0f} MB' if sdk_mem is not None else 'n/a'})")
+    if results.get("containment"):
+        lines.append("")
+        lines += containment_report(results["containment"])
     for phase, error in results.get("errors", {}).items():
         lines.append(f"{phase}: FAILED ({error})")
     return "\n".join(lines)
@@ -619,9 +819,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="starts of the claude kernel (each with a warm-up cell); start figures are medians,"
                              " the cells run in the last one (default 3)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["kernel", "sdk", "sdk-kernel-options", "fresh", "python3"],
+                        choices=["kernel", "sdk", "sdk-kernel-options", "fresh", "python3", "containment"],
                         help="leave out a part (repeatable); sdk-kernel-options drops the extra SDK client that"
                              " uses the kernel's own options")
+    parser.add_argument("--containment-rounds", type=int, default=3,
+                        help="rounds alternating today's sandbox and the new containment (default 3)")
+    parser.add_argument("--download-mb", type=int, default=128,
+                        help="size of the download measured through each agent's network path (default 128)")
+    parser.add_argument("--paced-mb-s", type=float, default=100.0,
+                        help="rate of the paced download, standing for a fast internet link (default 100 MB/s)")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="kernel-latency-"))
@@ -650,6 +856,7 @@ def main(argv: list[str] | None = None) -> int:
         ("kernel", lambda: bench_kernel(args, model, tmp, results)),
         ("sdk", lambda: bench_sdk(args, agent, model, results)),
         ("fresh", lambda: bench_fresh_cli(args, agent, results)),
+        ("containment", lambda: bench_containment(args, model, agent, tmp, results)),
     ]
     try:
         log(f"fake model at {model.base_url}; temp dir {tmp}")

@@ -316,7 +316,7 @@ class Conversation:
 
     def _cli_said(self, line: str) -> None:
         self.log.debug("claude: %s", line)
-        if line.startswith("bwrap:"):
+        if line.startswith(("bwrap:", "sandbox:")):
             self._sandbox_said = line
 
     async def _disconnect(self) -> None:

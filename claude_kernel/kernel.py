@@ -11,7 +11,7 @@ from typing import Any
 
 from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
-from traitlets import Float, Int, Unicode, default
+from traitlets import Float, Int, List, Unicode, default
 
 from . import __version__
 from .agent import AgentConfigError, agent_folder, settings_file
@@ -29,6 +29,7 @@ from .conversation import (
 from .failures import TurnError, result_error, retry_status, retry_verdict
 from .magics import UnknownMagic, help_text, parse_cell
 from .render import CellOutput, footer, tool_summary
+from .network import ALLOW_ENV, NETWORK_ENV, AgentNetwork, allow_list
 from .sandbox import SANDBOX_ENV, Sandbox, SandboxUnavailable
 from .session_memory import SessionMemory, default_state_dir
 
@@ -94,6 +95,23 @@ class ClaudeKernel(Kernel):
         "can read and change every other agent's files. Default: bwrap when it works, else off with a warning.",
     )
 
+    network = Unicode(
+        config=True,
+        help="What an agent's tools (and Claude Code) may reach on the network (env CLAUDE_KERNEL_NETWORK): "
+        "'proxy' locks every process of the agent to a proxy of this kernel that lets through the internet and "
+        "the model endpoint but nothing of the platform (loopback, private, link-local and other non-public "
+        "addresses), and cells fail with an error where this Linux kernel cannot (Landlock ABI 4, Linux 6.7, "
+        "is needed); 'off' lets agents reach everything this server can. Default: proxy.",
+    )
+    network_allow = List(
+        Unicode(),
+        config=True,
+        help="Destinations an agent may reach although they are not on the public internet (env "
+        "CLAUDE_KERNEL_NETWORK_ALLOW, separated by commas): addresses, networks or host names, each with an "
+        "optional port, e.g. '10.0.0.5:3128', '10.8.0.0/16', 'mirror.internal:443'. The model endpoint "
+        "(ANTHROPIC_BASE_URL) is allowed without being listed.",
+    )
+
     @default("stall_timeout")
     def _default_stall_timeout(self) -> float:
         return _env_number("CLAUDE_KERNEL_STALL_TIMEOUT", 120.0)
@@ -110,6 +128,14 @@ class ClaudeKernel(Kernel):
     def _default_sandbox(self) -> str:
         return os.environ.get(SANDBOX_ENV, "")
 
+    @default("network")
+    def _default_network(self) -> str:
+        return os.environ.get(NETWORK_ENV, "") or "proxy"
+
+    @default("network_allow")
+    def _default_network_allow(self) -> list[str]:
+        return allow_list(os.environ.get(ALLOW_ENV, ""))
+
     @default("state_dir")
     def _default_state_dir(self) -> str:
         return str(default_state_dir())
@@ -118,8 +144,9 @@ class ClaudeKernel(Kernel):
         super().__init__(**kwargs)
         notebook = os.environ.get("JPY_SESSION_NAME") or None
         folder = agent_folder()
+        network = AgentNetwork(self.network, self.network_allow, self.log, label=str(folder))
         self.conversation = Conversation(folder, settings_file(), notebook, SessionMemory(Path(self.state_dir)),
-                                         self.log, Sandbox(folder, self.sandbox, self.log))
+                                         self.log, Sandbox(folder, self.sandbox, self.log, network))
         self._turn: Turn | None = None
 
     def start(self) -> None:

@@ -14,11 +14,15 @@ written at kernel start into a private folder that no agent can see::
     #!/bin/sh
     exec python -I -S .../claude_kernel/sandbox.py /usr/bin/bwrap ... -- .../claude "$@"
 
-This module is that launcher too (run as a script, it needs only ``os`` and
-``sys``): it keeps only the environment the CLI needs, which leaves out the
-server's tokens such as JUPYTERHUB_API_TOKEN, and execs bwrap. The variables
-are filtered here rather than with bwrap's ``--clearenv``/``--setenv`` so that
-the API key never appears in a command line, which any process can read.
+This module is that launcher too (run as a script, it needs only the
+standard library): it keeps only the environment the CLI needs, which leaves
+out the server's tokens such as JUPYTERHUB_API_TOKEN, and execs bwrap. The
+variables are filtered here rather than with bwrap's ``--clearenv``/``--setenv``
+so that the API key never appears in a command line, which any process can
+read. With ``--network-port=N`` in front it first locks its network to that
+port, the agent's proxy (``network_lock``; see ``network``), and points the
+CLI's proxy variables at it; with ``--environment=all`` (no bwrap) it keeps
+the whole environment.
 """
 
 from __future__ import annotations
@@ -84,9 +88,42 @@ def bwrap_command(bwrap: str, folder: str, command: list[str], *,
     return argv
 
 
-def launch(argv: list[str]) -> None:
-    """The launcher: exec ``argv`` (bwrap ...) with only the environment the CLI needs."""
-    os.execve(argv[0], argv, passed_environment(dict(os.environ)))
+PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+LOCK_FAILED = "sandbox: the agent's network could not be locked: "
+
+
+def proxied_environment(environ: dict[str, str], port: int) -> dict[str, str]:
+    """``environ`` with every proxy variable naming the agent's proxy, and no NO_PROXY: nothing else
+    is reachable, so a bypass would only fail."""
+    proxy = f"http://127.0.0.1:{port}"
+    kept = {name: value for name, value in environ.items() if name not in ("NO_PROXY", "no_proxy")}
+    # NODE_USE_ENV_PROXY: Node's own fetch honours the variables only when asked to
+    return {**kept, **dict.fromkeys(PROXY_NAMES, proxy), "NODE_USE_ENV_PROXY": "1"}
+
+
+def launch(args: list[str]) -> None:
+    """The launcher: exec ``argv`` (bwrap ...) with only the environment the CLI needs, after
+    locking the network to the proxy's port when asked (``--network-port=N``)."""
+    options = {}
+    while args and args[0].startswith(("--network-port=", "--environment=")):
+        name, _, value = args.pop(0)[2:].partition("=")
+        options[name] = value
+    environ = dict(os.environ) if options.get("environment") == "all" else passed_environment(dict(os.environ))
+    if "network-port" in options:
+        port = int(options["network-port"])
+        environ = proxied_environment(environ, port)
+        import importlib.util  # the package is not importable here (-I -S): load the module by its path
+
+        spec = importlib.util.spec_from_file_location(
+            "claude_kernel_network_lock", os.path.join(os.path.dirname(os.path.abspath(__file__)), "network_lock.py"))
+        network_lock = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(network_lock)
+        try:
+            network_lock.lock_network(port)
+        except network_lock.NetworkLockUnavailable as err:
+            sys.stderr.write(f"{LOCK_FAILED}{err}\n")
+            sys.exit(126)
+    os.execve(args[0], args, environ)
 
 
 # -- kernel side (imports kept inside: the launcher above must start fast) -----
@@ -154,12 +191,15 @@ class Sandbox:
 
     ``setting`` is CLAUDE_KERNEL_SANDBOX: ``bwrap``, ``off``, or empty for
     bwrap when it works on this machine (and off, with a warning, when not).
+    ``network`` (a ``network.AgentNetwork``), when it is contained, has the
+    launcher lock every mode to the agent's proxy.
     """
 
-    def __init__(self, folder, setting: str, log) -> None:
+    def __init__(self, folder, setting: str, log, network=None) -> None:
         self.folder = str(folder)
         self.setting = (setting or "").strip().lower()
         self.log = log
+        self.network = network
         self._mode: str | None = None
         self._bwrap: str | None = None
         self._launcher: str | None = None
@@ -198,7 +238,8 @@ class Sandbox:
 
     def cli_path(self) -> str | None:
         """What the SDK should start as Claude Code: the sandbox launcher, or None for its own CLI."""
-        if self.mode() == "off":
+        contained = self.network is not None and self.network.contained()
+        if self.mode() == "off" and not contained:
             return None
         if self._launcher is None:
             self._launcher = self._write_launcher()
@@ -247,18 +288,26 @@ class Sandbox:
         import shlex
 
         cli = find_cli()
-        readonly, links = system_layout(self.folder, cli)
-        argv = bwrap_command(self._bwrap or "bwrap", self.folder, [cli], readonly=readonly, links=links,
-                             covered=self._covered)
+        if self.mode() == "bwrap":
+            readonly, links = system_layout(self.folder, cli)
+            argv = bwrap_command(self._bwrap or "bwrap", self.folder, [cli], readonly=readonly, links=links,
+                                 covered=self._covered)
+        else:
+            argv = ["--environment=all", cli]
+        if self.network is not None and self.network.contained():
+            argv.insert(0, f"--network-port={self.network.start()}")
         private = self._private_dir()
         launcher = os.path.join(private, "claude-sandboxed")
         line = " ".join(shlex.quote(arg) for arg in [sys.executable, "-I", "-S", os.path.abspath(__file__), *argv])
         with open(os.open(launcher, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700), "w") as script:
             script.write(f'#!/bin/sh\nexec {line} "$@"\n')
-        self.log.info("Claude Code runs sandboxed: only %s and the system are visible to the agent", self.folder)
+        if self.mode() == "bwrap":
+            self.log.info("Claude Code runs sandboxed: only %s and the system are visible to the agent", self.folder)
         return launcher
 
     def cleanup(self) -> None:
+        if self.network is not None:
+            self.network.stop()
         if self._private:
             import shutil
 

@@ -85,6 +85,7 @@ def claude_env(monkeypatch: pytest.MonkeyPatch, model: FakeModel, agent_dir: Pat
         "CLAUDE_KERNEL_STATE_DIR": str(tmp_path / "kernel-state"),
     }
     for name in ("JPY_SESSION_NAME", "CLAUDE_KERNEL_STALL_TIMEOUT", "CLAUDE_KERNEL_API_RETRIES", "CLAUDE_KERNEL_SANDBOX",
+                 "CLAUDE_KERNEL_NETWORK", "CLAUDE_KERNEL_NETWORK_ALLOW",
                  "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_OAUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():

@@ -108,5 +108,6 @@ def test_store_and_mail_secrets_never_reach_user_servers(monkeypatch, tmp_path):
     configure(c, Settings())
     assert not any(name.startswith(("OMA_", "FIRESTORE", "GOOGLE_APPLICATION")) for name in c.Spawner.env_keep)
     assert "ANTHROPIC_API_KEY" in c.Spawner.env_keep
+    assert {"CLAUDE_KERNEL_NETWORK", "CLAUDE_KERNEL_NETWORK_ALLOW"} <= set(c.Spawner.env_keep)  # an admin's allow-list
     service_env = c.JupyterHub.services[0]["environment"]
     assert service_env["OMA_SMTP_PASSWORD"] == "smtp-secret"
