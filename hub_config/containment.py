@@ -29,8 +29,9 @@ bwrap makes the namespaces on top of that layout.
 
 bwrap's own process is the one the hub starts and signals: the spawner sends
 SIGINT/SIGTERM to the server inside (bwrap passes on no signal), and when the
-server ends, its PID namespace ends with it, taking kernels and Claude Code
-CLIs along; ``--die-with-parent`` does the same when the hub dies.
+server ends, its PID namespace ends with it, taking kernels, terminals and
+Claude Code CLIs along; ``--die-with-parent`` (on the first stage, which has a
+PID namespace of its own for that) does the same when the hub dies.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ def server_command(bwrap: str, command: list[str], *, home: str, readonly: list[
         folders += [folder for folder in ("/".join(parts[:depth]) for depth in range(2, len(parts)))
                     if folder not in folders]
     return [
-        bwrap, "--die-with-parent",
+        # a PID namespace of its own, so that when this bwrap dies (with the hub) the kernel ends
+        # everything below it: setpriv's change of user id clears the second stage's parent-death signal
+        bwrap, "--die-with-parent", "--unshare-pid",
         *[arg for folder in folders for arg in ("--perms", "0755", "--dir", folder)],
         *layout,
         # what the second stage starts from; its own /proc, /dev and /tmp go over these
@@ -156,20 +159,19 @@ def probe(bwrap: str, setpriv: str, uid: int | None) -> str | None:
 
 
 def server_process(bwrap_pid: int) -> int | None:
-    """The host pid of the server that bwrap ``bwrap_pid`` runs (pid 2 of its namespace, below
-    bwrap's own init), or None when it has none (yet, or any more)."""
+    """The host pid of the server that bwrap ``bwrap_pid`` runs (the first process below it
+    that is neither a bwrap nor setpriv), or None when it has none (yet, or any more)."""
     pid: int | None = bwrap_pid
-    for _ in range(4):  # bwrap, [second stage,] init, server
+    for _ in range(6):  # bwrap, its init, [setpriv's second bwrap, its init,] the server
         pid = next(iter(_children(pid)), None)
         if pid is None:
             return None
         try:
-            with open(f"/proc/{pid}/status") as status:
-                ids = next((line.split()[1:] for line in status if line.startswith("NSpid:")), [])
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() not in ("bwrap", "setpriv"):
+                    return pid
         except OSError:
             return None
-        if len(ids) > 1 and ids[-1] == "2":
-            return pid
     return None
 
 
