@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import os
 import signal
 import textwrap
@@ -278,6 +279,30 @@ def test_a_persons_code_sees_no_platform_secret_no_other_process_and_no_other_pe
     assert found["own home"][0] == "written" and (users / ada / "own-note.txt").read_text() == "planted"
     assert found["uid"] != 0
     assert not (PROJECT / "agents_extension" / "planted").exists()
+
+
+def test_a_terminal_in_ones_server_is_just_as_contained(platform):
+    hub, people = platform
+    ada, ada_token = people["ada"]
+    bo, _ = people["bo"]
+    users, data = Path(hub.env["OMA_USERS_DIR"]), Path(hub.env["OMA_DATA_DIR"])
+    terminal = hub.api(ada_token, "POST", f"/user/{ada}/api/terminals")
+    assert terminal.status_code == 200, terminal.text
+    ws = websocket.create_connection(f"ws://127.0.0.1:{hub.port}/user/{ada}/terminals/websocket/{terminal.json()['name']}",
+                                     header=[f"Authorization: token {ada_token}"], timeout=30)
+    try:
+        ws.send(json.dumps(["stdin", f"cat /proc/{service_pid(hub)}/environ {users / bo}/agents/*/CLAUDE.md "
+                                     f"{data}/jupyterhub_cookie_secret; echo UID-$(id -u) END-$((6*7))\r"]))
+        screen = ""
+        while "END-42" not in screen:
+            message = json.loads(ws.recv())
+            if message[0] == "stdout":
+                screen += message[1]
+    finally:
+        ws.close()
+    assert SMTP_PASSWORD not in screen and BO_INSTRUCTIONS not in screen
+    assert screen.count("No such file or directory") == 3, screen
+    assert int(re.search(r"UID-(\d+)", screen).group(1)) != 0  # the typed line shows "UID-$(id -u)"
 
 
 def test_a_claude_agent_still_works_in_the_contained_server_and_stays_in_its_folder(platform, model):
