@@ -86,8 +86,12 @@ class LocalSpawner(SimpleLocalProcessSpawner):
                              containment.CONTAIN_ENV, self.user.name)
             ip, port = await super().start()
         else:
-            with self._contained() as launch:
-                ip, port = await super().start()
+            try:
+                with self._contained() as launch:
+                    ip, port = await super().start()
+            except containment.ContainmentUnavailable as err:
+                self.log.error("Refusing to start %s's server uncontained: %s", self.user.name, err)
+                raise
             self.log.info("%s's server runs contained (bubblewrap, user id %d): it sees only %s, the system "
                           "and the Python environment", self.user.name, launch, self.home_dir)
         await self._wait_until_answering(ip, port)
@@ -106,7 +110,6 @@ class LocalSpawner(SimpleLocalProcessSpawner):
         else:
             problem = containment.probe(bwrap, setpriv or "setpriv", uid if root else None)
         if problem:
-            self.log.error("Refusing to start %s's server uncontained: %s", self.user.name, problem)
             raise containment.ContainmentUnavailable(
                 f"Servers are set to run contained ({containment.CONTAIN_ENV}=bwrap), but {problem}. Install "
                 f"Debian's 'bubblewrap' where user namespaces are allowed, or set {containment.CONTAIN_ENV}=off "

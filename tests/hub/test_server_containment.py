@@ -72,6 +72,17 @@ def test_a_root_hub_lays_files_out_privileged_then_makes_the_namespaces_as_the_s
     ]
 
 
+def test_the_layout_shows_only_the_packages_a_server_imports_from_the_checkout(tmp_path):
+    readonly, _ = containment.server_layout(str(tmp_path / "ada"), ["agents_extension", "claude_kernel"], [])
+    assert str(PROJECT / "agents_extension") in readonly and str(PROJECT / "claude_kernel") in readonly
+    assert not [path for path in readonly if Path(path) in (PROJECT, PROJECT / "hub_config", PROJECT / ".run")]
+
+
+def test_a_layout_that_would_show_the_hubs_data_is_refused(tmp_path):
+    with pytest.raises(ContainmentUnavailable, match="Move OMA_DATA_DIR"):
+        containment.server_layout(str(tmp_path / "ada"), ["agents_extension"], [str(PROJECT / "agents_extension" / "hub")])
+
+
 # -- the setting ------------------------------------------------------------------------------
 def local_spawner(tmp_path: Path, **traits) -> LocalSpawner:
     user = SimpleNamespace(name="ada@example.org", id=7, url="/user/ada@example.org/", escaped_name="ada@example.org")
