@@ -82,7 +82,9 @@ def server_command(bwrap: str, command: list[str], *, home: str, readonly: list[
     server = ["--bind", home, home, "--remount-ro", "/", "--chdir", home, "--", *command]
     if uid is None:
         return [bwrap, *ISOLATION, *layout, *server]
-    folders: list[str] = []  # left to itself, the first stage makes them root's alone (0700)
+    # the folders holding the mounts (left to itself, the first stage makes them root's alone, 0700),
+    # and /tmp, where the second stage mounts its own
+    folders: list[str] = ["/tmp"]
     for path in [*readonly, *links, home]:
         parts = path.split("/")
         folders += [folder for folder in ("/".join(parts[:depth]) for depth in range(2, len(parts)))

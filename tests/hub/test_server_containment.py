@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import os
+import shutil
 import signal
 import textwrap
 import uuid
@@ -59,6 +60,7 @@ def test_a_root_hub_lays_files_out_privileged_then_makes_the_namespaces_as_the_s
                           uid=1000007, setpriv="/usr/bin/setpriv")
     assert argv == [
         "/usr/bin/bwrap", "--die-with-parent", "--unshare-pid",
+        "--perms", "0755", "--dir", "/tmp",
         "--perms", "0755", "--dir", "/root", "--perms", "0755", "--dir", "/root/py",
         "--perms", "0755", "--dir", "/srv", "--perms", "0755", "--dir", "/srv/users",
         "--ro-bind", "/usr", "/usr", "--ro-bind", "/root/py/3.11", "/root/py/3.11",
@@ -375,3 +377,26 @@ def test_a_hub_that_dies_takes_its_servers_with_it(start_hub):
                 process.kill()
             except psutil.NoSuchProcess:
                 pass
+
+
+def test_with_the_default_layout_the_hubs_data_beside_the_code_stays_out_of_sight(start_hub):
+    """scripts/run keeps the hub's data and the homes in the checkout's .run folder, next to the
+    code the servers import."""
+    run = PROJECT / ".run" / f"test-{uuid.uuid4().hex[:6]}"
+    hub = start_hub(OMA_DATA_DIR=str(run / "hub"), OMA_USERS_DIR=str(run / "users"))
+    try:
+        email, token = hub.person_with_server(hub.token_for(hub.sign_in(ADMIN)), "di")
+        found = run_attack(hub, token, email, {
+            "checkout": (str(PROJECT), "list"),
+            "run folder": (str(run), "list"),
+            "hub data folder": (str(run / "hub"), "list"),
+            "cookie secret": (str(run / "hub" / "jupyterhub_cookie_secret"), "read"),
+            "own home": (str(run / "users" / email / "note.txt"), "write"),
+        })
+        assert found["checkout"] == ["seen", [".run", ".venv", "agents_extension", "claude_kernel"]]
+        assert found["run folder"] == ["seen", ["users"]]
+        assert found["hub data folder"][0] == found["cookie secret"][0] == "refused"
+        assert found["own home"][0] == "written"
+    finally:
+        hub.stop()
+        shutil.rmtree(run, ignore_errors=True)
