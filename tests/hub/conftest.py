@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -30,16 +28,12 @@ class Hub:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        # Contained servers run under user ids of their own, which must be able to walk to their
-        # homes: pytest's own temporary folder is root's alone (0700), so homes live outside it.
-        self.users_dir = Path(tempfile.mkdtemp(prefix="oma-users-"))
-        self.users_dir.chmod(0o711)
         self.env = {
             **os.environ,
             "OMA_HUB_PORT": str(self.port),
             "OMA_SERVICE_PORT": str(free_port()),
             "OMA_DATA_DIR": str(workdir / "hub"),
-            "OMA_USERS_DIR": str(self.users_dir),
+            "OMA_USERS_DIR": str(workdir / "users"),
             "OMA_ADMIN_EMAILS": ADMIN,
             "OMA_GROUP_SYNC_SECONDS": "0.5",
             "PYTHONPATH": str(PROJECT),
@@ -81,7 +75,6 @@ class Hub:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.log.close()
-        shutil.rmtree(self.users_dir, ignore_errors=True)
 
     # -- people -------------------------------------------------------------------
     def sign_in(self, email: str, accept_language: str = "en") -> "Browser":
