@@ -119,8 +119,11 @@ def configure(c, settings: Settings | None = None) -> Settings:
     if s.spawner == "local":
         c.JupyterHub.spawner_class = "hub_config.spawner.LocalSpawner"
         c.LocalSpawner.home_dir_template = str(s.users_dir / "{username}")
+        c.LocalSpawner.private_paths = [str(s.data_dir), str(s.users_dir)]
         c.Spawner.cmd = [s.python, "-m", "agents_extension.user_server"]
-        if os.geteuid() == 0:  # containers and CI run as root; jupyter_server refuses that unless told
+        # containers and CI run as root; a server that runs as root (OMA_CONTAIN_SERVERS=off)
+        # is refused by jupyter_server unless told (contained, it has a user id of its own)
+        if os.geteuid() == 0:
             c.Spawner.args.append("--allow-root")
     elif s.spawner == "kubernetes":
         c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"

@@ -1,17 +1,24 @@
-"""Local user servers (one process per person) that the hub sees the moment they answer."""
+"""Local user servers (one process per person), each contained like a pod, that the hub sees the moment they answer."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import signal
 import time
+from contextlib import contextmanager
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-from traitlets import Float
+from traitlets import Float, Integer, List, TraitError, Unicode, default, validate
+
+from . import containment
 
 
 class LocalSpawner(SimpleLocalProcessSpawner):
-    """Each person's server as a local process, in a home folder of their own."""
+    """Each person's server as a local process, in a home folder of their own, contained
+    (see containment.py) so that it sees nothing of the platform or of other people."""
 
     ready_check_interval = Float(
         0.05,
@@ -20,10 +27,130 @@ class LocalSpawner(SimpleLocalProcessSpawner):
         "off to 5 s between tries, so a server that is up can wait seconds to be noticed.",
     )
 
+    contain = Unicode(
+        config=True,
+        help="How each person's server is kept from the platform and from other people "
+        f"({containment.CONTAIN_ENV}): 'bwrap' runs it in a bubblewrap namespace where only its home "
+        "(read-write), the system and the Python environment (read-only) exist, with its own processes "
+        "and /tmp, and servers are refused with a message when bwrap cannot do that here; 'off' runs "
+        "servers as plain processes of the hub's user, where any person's code can read the hub's and "
+        "the agents service's secrets and everyone's files (logged as a warning at every start).",
+    )
+
+    contain_uid_base = Integer(
+        1_000_000,
+        config=True,
+        help="When the hub runs as root, each contained server runs under the Unix user id "
+        "contain_uid_base + the person's hub user id (its home belongs to it). Pick a range no "
+        "account of this machine uses.",
+    )
+
+    contain_packages = List(
+        Unicode(),
+        list(containment.SERVER_PACKAGES),
+        config=True,
+        help="The Python packages a contained server imports from outside its Python environment's "
+        "prefix (an editable install's checkout): only their folders are shown, read-only.",
+    )
+
+    private_paths = List(
+        Unicode(),
+        config=True,
+        help="Folders no person's server may see (the hub's data folder, the folder of all homes): "
+        "a server is refused rather than started with a mount that shows one.",
+    )
+
+    @default("contain")
+    def _contain_default(self):
+        return os.environ.get(containment.CONTAIN_ENV, "").strip().lower() or "bwrap"
+
+    @validate("contain")
+    def _contain_valid(self, proposal):
+        value = proposal["value"].strip().lower()
+        if value not in containment.MODES:
+            raise TraitError(f"{containment.CONTAIN_ENV} (LocalSpawner.contain) must be 'bwrap' or 'off', not {value!r}.")
+        return value
+
+    @property
+    def server_uid(self) -> int:
+        """The Unix user id the server runs under: its own as root, else the hub's."""
+        return self.contain_uid_base + self.user.id if os.geteuid() == 0 else os.geteuid()
+
     async def start(self):
-        """Extends SimpleLocalProcessSpawner.start: returns only once the server answers
-        (checking every ready_check_interval), so the hub's own check finds it at the first try."""
-        ip, port = await super().start()
+        """Extends SimpleLocalProcessSpawner.start: contains the server (unless contain is 'off')
+        and returns only once it answers (checking every ready_check_interval), so the hub's own
+        check finds it at the first try."""
+        if self.contain == "off":
+            self.log.warning("%s=off: %s's server runs as a plain process of the hub's user; it can read the "
+                             "hub's and the agents service's secrets and every person's files",
+                             containment.CONTAIN_ENV, self.user.name)
+            ip, port = await super().start()
+        else:
+            try:
+                with self._contained() as launch:
+                    ip, port = await super().start()
+            except containment.ContainmentUnavailable as err:
+                self.log.error("Refusing to start %s's server uncontained: %s", self.user.name, err)
+                raise
+            self.log.info("%s's server runs contained (bubblewrap, user id %d): it sees only %s, the system "
+                          "and the Python environment", self.user.name, launch, self.home_dir)
+        await self._wait_until_answering(ip, port)
+        return ip, port
+
+    @contextmanager
+    def _contained(self):
+        """While SimpleLocalProcessSpawner.start runs, its command is the bwrap one."""
+        root = os.geteuid() == 0
+        bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
+        uid = self.server_uid
+        if not bwrap:
+            problem = "bubblewrap (bwrap) is not installed (not found on PATH)"
+        elif root and not setpriv:
+            problem = "util-linux's setpriv, which starts each server under its own user id, is not on PATH"
+        else:
+            problem = containment.probe(bwrap, setpriv or "setpriv", uid if root else None)
+        if problem:
+            raise containment.ContainmentUnavailable(
+                f"Servers are set to run contained ({containment.CONTAIN_ENV}=bwrap), but {problem}. Install "
+                f"Debian's 'bubblewrap' where user namespaces are allowed, or set {containment.CONTAIN_ENV}=off "
+                "to run servers without containment (only when everyone who signs in is trusted), then restart the hub.")
+        home = self.home_dir
+        readonly, links = containment.server_layout(home, list(self.contain_packages), list(self.private_paths))
+        if root:
+            containment.own_home(home, uid)
+        else:
+            os.makedirs(home, 0o700, exist_ok=True)
+        argv = containment.server_command(bwrap, [], home=home, readonly=readonly, links=links,
+                                          uid=uid if root else None, setpriv=setpriv or "setpriv")
+        saved = self.cmd
+        self.cmd = [*argv, *self.cmd]
+        try:
+            yield uid
+        finally:
+            self.cmd = saved
+
+    def make_preexec_fn(self, name):
+        """Overrides SimpleLocalProcessSpawner.make_preexec_fn when contained: the home exists
+        already (it belongs to the server's user id) and bwrap enters it, so there is nothing to do."""
+        if self.contain == "off":
+            return super().make_preexec_fn(name)
+        return None
+
+    async def _signal(self, sig):
+        """Extends LocalProcessSpawner._signal: SIGINT and SIGTERM go to the server inside the
+        namespace (bwrap passes on no signal, and dying takes the server down unclean), so it shuts
+        its kernels down; its namespace then ends with it. Other signals (0, SIGKILL) go to bwrap."""
+        if self.contain != "off" and sig in (signal.SIGINT, signal.SIGTERM) and self.pid:
+            server = containment.server_process(self.pid)
+            if server:
+                try:
+                    os.kill(server, sig)
+                except ProcessLookupError:
+                    pass
+                return await super()._signal(0)
+        return await super()._signal(sig)
+
+    async def _wait_until_answering(self, ip: str, port: int) -> None:
         url = f"http://{ip}:{port}{self.server.base_url}api"
         client = AsyncHTTPClient()
         deadline = time.monotonic() + self.start_timeout

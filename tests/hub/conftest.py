@@ -117,6 +117,17 @@ class Hub:
         assert response.status_code == 201, response.text
         return response.json()["token"]
 
+    def person_with_server(self, admin_token: str, name: str) -> tuple[str, str]:
+        """A fresh person who applied, was approved by the admin and started their server: (email, token)."""
+        email = person(name)
+        browser = self.sign_in(email)
+        self.api(self.token_for(browser), "POST", SERVICE + "api/beta/applications", json={"name": name, "purpose": "tests"})
+        decided = self.api(admin_token, "POST", SERVICE + "api/beta/decisions", json={"emails": [email], "decision": "approve"})
+        assert decided.status_code == 200, decided.text
+        token = self.token_for(browser)
+        self.start_server(token, email)
+        return email, token
+
     def start_server(self, token: str, name: str) -> None:
         """Start a person's server with their token and wait until the hub says it is ready."""
         started = self.api(token, "POST", f"/hub/api/users/{name}/server")

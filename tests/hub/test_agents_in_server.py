@@ -8,27 +8,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.hub.conftest import ADMIN, SERVICE, Hub, person
-
-
-def approve(hub: Hub, admin_token: str, email: str) -> None:
-    decided = hub.api(admin_token, "POST", SERVICE + "api/beta/decisions", json={"emails": [email], "decision": "approve"})
-    assert decided.status_code == 200, decided.text
+from tests.hub.conftest import ADMIN, Hub
 
 
 @pytest.fixture(scope="module")
 def people(hub):
     """Two approved people with running servers: (email, token) each."""
     admin_token = hub.token_for(hub.sign_in(ADMIN))
-    result = []
-    for name in ("ada", "bo"):
-        email = person(name)
-        browser = hub.sign_in(email)
-        hub.api(hub.token_for(browser), "POST", SERVICE + "api/beta/applications", json={"name": name, "purpose": "tests"})
-        approve(hub, admin_token, email)
-        token = hub.token_for(browser)
-        hub.start_server(token, email)
-        result.append((email, token))
+    result = [hub.person_with_server(admin_token, name) for name in ("ada", "bo")]
     yield result
     for email, _ in result:
         hub.api(admin_token, "DELETE", f"/hub/api/users/{email}/server")
