@@ -12,6 +12,7 @@ import ipaddress
 import os
 from pathlib import Path
 
+from . import kubernetes
 from .beta_gate import beta_gate
 from .settings import PROJECT_DIR, Settings
 
@@ -52,7 +53,6 @@ def service_environment(settings: Settings) -> dict[str, str]:
 def configure(c, settings: Settings | None = None) -> Settings:
     s = settings or Settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
-    s.users_dir.mkdir(parents=True, exist_ok=True)
 
     c.JupyterHub.ip = s.hub_ip
     c.JupyterHub.port = s.hub_port
@@ -110,12 +110,13 @@ def configure(c, settings: Settings | None = None) -> Settings:
     c.Spawner.environment = {"OMA_AGENTS_SERVICE_URL": f"http://127.0.0.1:{s.service_port}{prefix}"}
     if s.spawner == "local":
         c.JupyterHub.spawner_class = "hub_config.spawner.LocalSpawner"
+        s.users_dir.mkdir(parents=True, exist_ok=True)
         c.LocalSpawner.home_dir_template = str(s.users_dir / "{username}")
         c.Spawner.cmd = [s.python, "-m", "agents_extension.user_server"]
         if os.geteuid() == 0:  # containers and CI run as root; jupyter_server refuses that unless told
             c.Spawner.args = ["--allow-root"]
     elif s.spawner == "kubernetes":
-        c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+        kubernetes.configure_spawner(c, s)
     else:
         raise SystemExit(f"oh-my-agent: OMA_SPAWNER must be 'local' or 'kubernetes', not {s.spawner!r}.")
 

@@ -1,0 +1,43 @@
+"""Fixtures for the deployment tests: the chart, rendered with default and production values."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.deploy.chart import NAMESPACE, RELEASE, chart_copy, production_values
+
+helm_python = pytest.importorskip("helm_python", reason="helm-python-sdk (Helm's engine) cannot be installed here")
+
+
+@pytest.fixture(scope="session")
+def chart_dir(tmp_path_factory):
+    """A copy of helm/oh-my-agent with z2jh 4.4.0 in its charts/ folder."""
+    return chart_copy(tmp_path_factory.mktemp("chart"))
+
+
+@pytest.fixture(scope="session")
+def chart(chart_dir):
+    return helm_python.Chart.load(chart_dir)
+
+
+@pytest.fixture(scope="session")
+def render(chart):
+    def render(values: dict | None = None, namespace: str = NAMESPACE) -> dict[str, str]:
+        return chart.render(values or {}, name=RELEASE, namespace=namespace, is_install=True)
+
+    return render
+
+
+@pytest.fixture(scope="session")
+def default_render(render):
+    return render({})
+
+
+@pytest.fixture(scope="session")
+def production_render(render):
+    return render(production_values())
+
+
+@pytest.fixture(scope="session", params=["default", "production"])
+def any_render(request, default_render, production_render):
+    return {"default": default_render, "production": production_render}[request.param]
