@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 
 import pytest
 import yaml
@@ -224,21 +225,27 @@ def test_network_policies_can_be_turned_off(render):
 
 def test_every_value_of_ours_has_a_comment_and_a_schema_description():
     schema = json.loads((CHART / "values.schema.json").read_text(encoding="utf-8"))
-    lines = (CHART / "values.yaml").read_text(encoding="utf-8").splitlines()
-    values = yaml.safe_load("\n".join(lines))
+    text = (CHART / "values.yaml").read_text(encoding="utf-8")
+    values = yaml.safe_load(text)
 
     def walk(node: dict, schema_node: dict, path: str):
         for key, value in node.items():
-            here = f"{path}{key}"
             entry = schema_node["properties"].get(key)
-            assert entry and entry.get("description"), f"{here} has no schema description"
-            if isinstance(value, dict) and "properties" in entry and key != "resources":
-                walk(value, entry, here + ".")
+            assert entry and entry.get("description"), f"{path}{key} has no schema description"
+            if isinstance(value, dict) and "properties" in entry:
+                walk(value, entry, f"{path}{key}.")
 
     walk({k: v for k, v in values.items() if k != "jupyterhub"}, schema, "")
-    # a comment line right above every key of ours (z2jh's keys are documented by z2jh)
-    top = [i for i, line in enumerate(lines) if line and not line.startswith((" ", "#"))]
-    for i in top:
-        if lines[i].startswith("jupyterhub:"):
-            break
-        assert lines[i - 1].startswith("#"), f"no comment above {lines[i]!r}"
+    # a comment right above every key of ours (z2jh's own keys are documented by z2jh;
+    # the Kubernetes fields inside resources by Kubernetes)
+    lines = text.split("\njupyterhub:")[0].splitlines()
+    inside_resources = None
+    for number, line in enumerate(lines):
+        key = re.match(r"^( *)([A-Za-z][\w-]*):", line)
+        if not key:
+            continue
+        indent = len(key.group(1))
+        if inside_resources is not None and indent > inside_resources:
+            continue
+        inside_resources = indent if key.group(2) == "resources" else None
+        assert lines[number - 1].strip().startswith("#"), f"values.yaml:{number + 1}: no comment above {line.strip()!r}"

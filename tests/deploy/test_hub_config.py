@@ -151,6 +151,13 @@ def test_default_values_load_too(default_render, load_hub):
     assert c.GoogleOAuthenticator.oauth_callback_url == "http://localhost:8080/hub/oauth_callback"
 
 
+def test_the_model_endpoint_reaches_user_servers(render, load_hub):
+    """model.baseUrl is in the hub's environment, which KubeSpawner passes on for the model's variables only."""
+    c, _ = load_hub(render({"model": {"baseUrl": "https://gateway.example.org"}}))
+    assert os.environ["ANTHROPIC_BASE_URL"] == "https://gateway.example.org"
+    assert "ANTHROPIC_BASE_URL" in c.KubeSpawner.env_keep
+
+
 async def test_pod_of_a_sample_person_validates_and_is_locked_down(production, tmp_path, monkeypatch):
     from jupyterhub.objects import Hub
     from kubernetes_asyncio.client import ApiClient
@@ -190,6 +197,7 @@ async def test_pod_of_a_sample_person_validates_and_is_locked_down(production, t
     assert env["JUPYTERHUB_API_URL"] == "http://hub:8081/hub/api"
     assert env["OMA_AGENTS_SERVICE_URL"] == f"http://agents.{NAMESPACE}.svc:10101/services/agents/"
     assert not [name for name in env if name.startswith(("OMA_SMTP", "OMA_STORE", "GOOGLE_", "OMA_GOOGLE"))]
+    assert [p["name"] for p in container["ports"]] == ["notebook-port"], "what oh-my-agent-user-pods admits"
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts["home"] == "/home/jovyan"
     claim = {v["name"]: v for v in spec["volumes"]}["home"]["persistentVolumeClaim"]["claimName"]
