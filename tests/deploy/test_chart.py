@@ -49,6 +49,7 @@ def test_production_values_render_https_firestore_and_smtp(production_render):
     assert settings["OMA_PUBLIC_URL"] == "https://notebooks.example.org"
     assert settings["OMA_ADMIN_EMAILS"] == "ada@example.org,grace@example.org"
     assert settings["OMA_GOOGLE_HOSTED_DOMAINS"] == "example.org"
+    assert settings["OMA_ADMIN_MAIL_LANGUAGE"] == "ko"
     assert settings["OMA_STORE_URL"] == "firestore://example-project"
     assert settings["OMA_USER_IMAGE"] == "europe-west1-docker.pkg.dev/example-project/oh-my-agent/user:0.1.0"
     assert settings["OMA_AGENTS_SERVICE_HOST"] == f"agents.{NAMESPACE}.svc"
@@ -111,6 +112,7 @@ def test_hub_mounts_our_configuration_as_files(production_render):
     ({"userServers": {"memory": {"request": "1Gi"}}}, "'/userServers/memory/request'"),
     ({"userServers": {"cpu": {"limit": 0}}}, "'/userServers/cpu/limit'"),
     ({"smtp": {"security": "tls"}}, "'/smtp/security'"),
+    ({"adminMailLanguage": "fr"}, "'/adminMailLanguage'"),
     ({"workloadIdentity": {"googleServiceAccount": "oh-my-agent"}}, "'/workloadIdentity/googleServiceAccount'"),
     ({"jupyterhub": {"hub": {"extraEnv": {"OMA_GOOGLE_CLIENT_SECRET": "a-literal-secret"}}}},
      "'/jupyterhub/hub/extraEnv/OMA_GOOGLE_CLIENT_SECRET'"),
@@ -127,6 +129,7 @@ def test_a_wrong_value_is_refused_naming_it(render, change, named):
     ({"jupyterhub": {"hub": {"extraVolumes": []}}}, "jupyterhub.hub.extraVolumes"),
     ({"jupyterhub": {"hub": {"services": {"agents": None}}}}, "jupyterhub.hub.services"),
     ({"jupyterhub": {"fullnameOverride": "oma"}}, "jupyterhub.fullnameOverride"),
+    ({"jupyterhub": {"hub": {"baseUrl": "/notebooks/"}}}, "jupyterhub.hub.baseUrl"),
     ({"domain": "notebooks.example.org", "jupyterhub": {"proxy": {"service": {"annotations": {
         "cloud.google.com/backend-config": None}}}}}, "cloud.google.com/backend-config"),
 ])

@@ -55,6 +55,9 @@ http://localhost:8080
 {{- if not (eq (toString $z2jh.fullnameOverride) "") }}
 {{- fail "jupyterhub.fullnameOverride must stay \"\": oh-my-agent refers to z2jh's objects by their default names (hub, proxy-public)" }}
 {{- end }}
+{{- if ne $z2jh.hub.baseUrl "/" }}
+{{- fail "jupyterhub.hub.baseUrl must stay /: oh-my-agent serves the platform at the root of its domain (the agents service's and user servers' addresses assume it)" }}
+{{- end }}
 {{- if $z2jh.singleuser.cloudMetadata.blockWithIptables }}
 {{- fail "jupyterhub.singleuser.cloudMetadata.blockWithIptables must be false: GKE Autopilot refuses its privileged init container, and networkPolicy.enabled keeps user pods from the metadata server instead" }}
 {{- end }}
