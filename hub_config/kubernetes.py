@@ -27,9 +27,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import platform  # a cycle of modules (platform calls configure_spawner), resolved at call time
 from .settings import Settings, _env
 
-SERVICE_NAME = "agents"  # as in platform.py: the name JupyterHub routes /services/agents/ by
 HOME = "/home/jovyan"
 USER_UID = 1000
 USER_GID = 100  # "users", as in Jupyter's images and z2jh's fs_gid
@@ -60,7 +60,7 @@ class ClusterSettings:
 
     def agents_service_url(self, port: int) -> str:
         """The agents service's address inside the cluster (its Kubernetes Service)."""
-        host = self.agents_service_host or f"{SERVICE_NAME}.{self.namespace}.svc"
+        host = self.agents_service_host or f"{platform.SERVICE_NAME}.{self.namespace}.svc"
         return f"http://{host}:{port}"
 
 
@@ -103,7 +103,7 @@ def external_service(ours: dict, z2jh: dict, url: str) -> dict:
 def merged_services(z2jh: list[dict], ours: list[dict], url: str) -> list[dict]:
     """z2jh's services (the idle culler, hub.services) with ours: the agents service external."""
     z2jh_by_name = {service["name"]: service for service in z2jh}
-    if SERVICE_NAME not in z2jh_by_name:
+    if platform.SERVICE_NAME not in z2jh_by_name:
         raise SystemExit(
             "oh-my-agent: z2jh made no agents service: keep jupyterhub.hub.services.agents in the chart's "
             "values (its API token is generated from that entry)."
@@ -111,7 +111,7 @@ def merged_services(z2jh: list[dict], ours: list[dict], url: str) -> list[dict]:
     ours_by_name = {service["name"]: service for service in ours}
     merged = [service for service in z2jh if service["name"] not in ours_by_name]
     for name, service in ours_by_name.items():
-        merged.append(external_service(service, z2jh_by_name[name], url) if name == SERVICE_NAME else service)
+        merged.append(external_service(service, z2jh_by_name[name], url) if name == platform.SERVICE_NAME else service)
     return merged
 
 
@@ -123,8 +123,6 @@ def merged_roles(z2jh: list[dict], ours: list[dict]) -> list[dict]:
 
 def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) -> ClusterSettings:
     """User servers as KubeSpawner pods, each with its own volume, locked down for Autopilot."""
-    from .platform import MODEL_ENVIRONMENT  # platform imports this module
-
     k = cluster or ClusterSettings()
     c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
     spawner = c.KubeSpawner
@@ -157,9 +155,9 @@ def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) ->
 
     # Only the model's variables pass from the hub's environment: the hub
     # image's PATH or locale mean nothing in the user image.
-    spawner.env_keep = list(MODEL_ENVIRONMENT)
+    spawner.env_keep = list(platform.MODEL_ENVIRONMENT)
     environment = dict(spawner.environment) if "environment" in spawner else {}
-    environment["OMA_AGENTS_SERVICE_URL"] = f"{k.agents_service_url(s.service_port)}/services/{SERVICE_NAME}/"
+    environment["OMA_AGENTS_SERVICE_URL"] = f"{k.agents_service_url(s.service_port)}/services/{platform.SERVICE_NAME}/"
     spawner.environment = environment
     # z2jh's hub NetworkPolicy admits pods with this label (z2jh sets it by default too).
     labels = dict(spawner.extra_labels) if "extra_labels" in spawner else {}
@@ -183,8 +181,6 @@ def load_settings(folder: Path, environ=os.environ) -> dict[str, str]:
 
 def configure_on_z2jh(c, settings_dir: str | Path) -> Settings:
     """The whole hub configuration in the cluster, on top of z2jh's (see the module's docstring)."""
-    from . import platform  # platform imports this module
-
     load_settings(Path(settings_dir))
     s = Settings()
     if s.spawner != "kubernetes":
