@@ -4,8 +4,8 @@ The hub pod of the chart runs z2jh's jupyterhub_config.py from
 /usr/local/etc/jupyterhub, next to z2jh.py, the hub ConfigMap (config/), the
 hub Secret (secret/) and what oh-my-agent mounts (jupyterhub_config.d/,
 oh-my-agent/). ``mount`` lays the rendered objects out the same way in a
-folder, with that path rewritten to the folder's; ``hub_environment`` is the
-hub container's environment as the kubelet would set it.
+folder, with that path rewritten to the folder's; ``container_environment``
+is a container's environment as the kubelet would set it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from tests.deploy.chart import NAMESPACE, RELEASE, find
+from tests.deploy.chart import NAMESPACE, find
 
 POD_ROOT = "/usr/local/etc/jupyterhub"
 
@@ -39,13 +39,15 @@ def mount(objects: list[dict], root: Path) -> Path:
     return root
 
 
-def hub_environment(objects: list[dict], secrets: dict[str, dict[str, str]]) -> dict[str, str]:
-    """The hub container's environment: its env entries resolved (``secrets``: the
-    Secrets an admin created, by name), and the variables Kubernetes sets for Services."""
-    hub_secret = secret_data(find(objects, "Secret", "hub"))
-    container = find(objects, "Deployment", "hub")["spec"]["template"]["spec"]["containers"][0]
+def container_environment(objects: list[dict], container: dict, secrets: dict[str, dict[str, str]]) -> dict[str, str]:
+    """A container's environment as the kubelet sets it: its envFrom ConfigMaps, then its
+    env entries resolved (``secrets``: the Secrets an admin created, by name; z2jh's ``hub``
+    Secret from the render)."""
+    rendered_secrets = {o["metadata"]["name"]: secret_data(o) for o in objects if o["kind"] == "Secret"}
     env = {}
-    for entry in container["env"]:
+    for source in container.get("envFrom", []):
+        env.update(find(objects, "ConfigMap", source["configMapRef"]["name"])["data"])
+    for entry in container.get("env", []):
         if "value" in entry:
             env[entry["name"]] = entry["value"]
             continue
@@ -54,10 +56,16 @@ def hub_environment(objects: list[dict], secrets: dict[str, dict[str, str]]) -> 
             env[entry["name"]] = {"metadata.namespace": NAMESPACE}[source["fieldRef"]["fieldPath"]]
         else:
             ref = source["secretKeyRef"]
-            env[entry["name"]] = (hub_secret if ref["name"] == "hub" else secrets[ref["name"]])[ref["key"]]
+            env[entry["name"]] = {**rendered_secrets, **secrets}[ref["name"]][ref["key"]]
+    return env
+
+
+def hub_environment(objects: list[dict], secrets: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The hub container's environment, with the variables Kubernetes sets for Services."""
+    container = find(objects, "Deployment", "hub")["spec"]["template"]["spec"]["containers"][0]
+    env = container_environment(objects, container, secrets)
     for number, service in enumerate(o for o in objects if o["kind"] == "Service"):
         prefix = service["metadata"]["name"].upper().replace("-", "_")
         env[f"{prefix}_SERVICE_HOST"] = f"10.96.0.{number + 10}"
         env[f"{prefix}_SERVICE_PORT"] = str(service["spec"]["ports"][0]["port"])
-    env["HELM_RELEASE_NAME"] = RELEASE
     return env
