@@ -4,6 +4,7 @@ reach here), split into manifests."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def chart_copy(folder: Path) -> Path:
     (chart / "charts").mkdir()
     shutil.copy(Z2JH_PACKAGE, chart / "charts" / Z2JH_PACKAGE.name)
     return chart
+
+
+def render(chart, values: dict, *, name: str, namespace: str) -> dict[str, str]:
+    """``chart.render(...)`` for KUBERNETES_VERSION rather than helm-python-sdk's default
+    (1.36): its Python ``render`` does not pass the version on, the native call behind
+    it does (so .Capabilities.KubeVersion is what GKE would report)."""
+    from helm_python import chart as sdk
+
+    options = {"name": name, "namespace": namespace, "is_install": True, "kube_version": f"{KUBERNETES_VERSION}.0"}
+    return json.loads(sdk._native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(options)))
 
 
 def production_values() -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.deploy import chart as charts
 from tests.deploy.chart import NAMESPACE, RELEASE, chart_copy, production_values
 
 helm_python = pytest.importorskip("helm_python", reason="helm-python-sdk (Helm's engine) cannot be installed here")
@@ -23,7 +24,7 @@ def chart(chart_dir):
 @pytest.fixture(scope="session")
 def render(chart):
     def render(values: dict | None = None, namespace: str = NAMESPACE) -> dict[str, str]:
-        return chart.render(values or {}, name=RELEASE, namespace=namespace, is_install=True)
+        return charts.render(chart, values or {}, name=RELEASE, namespace=namespace)
 
     return render
 
