@@ -124,6 +124,8 @@ def test_a_wrong_value_is_refused_naming_it(render, change, named):
 
 
 @pytest.mark.parametrize(("change", "named"), [
+    ({"userServers": {"cpu": {"request": 2}}}, "userServers.cpu.request (2) must not exceed userServers.cpu.limit (1)"),
+    ({"userServers": {"memory": {"request": "1.5G"}}}, "userServers.memory.request (1.5G) must not exceed"),
     ({"jupyterhub": {"singleuser": {"cloudMetadata": {"blockWithIptables": True}}}},
      "jupyterhub.singleuser.cloudMetadata.blockWithIptables"),
     ({"jupyterhub": {"hub": {"extraVolumes": []}}}, "jupyterhub.hub.extraVolumes"),
@@ -133,10 +135,16 @@ def test_a_wrong_value_is_refused_naming_it(render, change, named):
     ({"domain": "notebooks.example.org", "jupyterhub": {"proxy": {"service": {"annotations": {
         "cloud.google.com/backend-config": None}}}}}, "cloud.google.com/backend-config"),
 ])
-def test_values_that_do_not_fit_z2jh_are_refused_naming_them(render, change, named):
+def test_values_that_do_not_fit_together_are_refused_naming_them(render, change, named):
     with pytest.raises(helm_python.HelmError) as refused:
         render(change)
     assert named in str(refused.value)
+
+
+@pytest.mark.parametrize("memory", [{"request": "900M", "limit": "1G"}, {"request": "2048M", "limit": "2G"}])
+def test_a_memory_request_up_to_its_limit_is_accepted_in_any_unit(render, memory):
+    settings = settings_of(manifests(render({"userServers": {"memory": memory}})))
+    assert (settings["OMA_USER_MEM_GUARANTEE"], settings["OMA_USER_MEM_LIMIT"]) == (memory["request"], memory["limit"])
 
 
 def test_every_manifest_validates_strictly_for_kubernetes_1_33(any_render):

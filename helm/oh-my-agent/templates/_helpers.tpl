@@ -46,12 +46,25 @@ http://localhost:8080
 {{- end -}}
 {{- end }}
 
+{{- /* KubeSpawner's byte units (K, M, G, T: powers of 1024) as a number of bytes. */}}
+{{- define "oh-my-agent.bytes" -}}
+{{- $unit := dict "K" 1024.0 "M" 1048576.0 "G" 1073741824.0 "T" 1099511627776.0 -}}
+{{- mulf (trimSuffix (regexFind "[KMGT]$" .) . | float64) (get $unit (regexFind "[KMGT]$" .)) -}}
+{{- end }}
+
 {{- /*
   What values.schema.json cannot see: how this chart's values and z2jh's fit
   together. Each failure names the value to change.
 */}}
 {{- define "oh-my-agent.checks" -}}
 {{- $z2jh := .Values.jupyterhub }}
+{{- $user := .Values.userServers }}
+{{- if gt (float64 $user.cpu.request) (float64 $user.cpu.limit) }}
+{{- fail (printf "userServers.cpu.request (%v) must not exceed userServers.cpu.limit (%v)" $user.cpu.request $user.cpu.limit) }}
+{{- end }}
+{{- if gt (include "oh-my-agent.bytes" $user.memory.request | float64) (include "oh-my-agent.bytes" $user.memory.limit | float64) }}
+{{- fail (printf "userServers.memory.request (%s) must not exceed userServers.memory.limit (%s)" $user.memory.request $user.memory.limit) }}
+{{- end }}
 {{- if not (eq (toString $z2jh.fullnameOverride) "") }}
 {{- fail "jupyterhub.fullnameOverride must stay \"\": oh-my-agent refers to z2jh's objects by their default names (hub, proxy-public)" }}
 {{- end }}
