@@ -39,6 +39,14 @@ def production_render(render):
     return render(production_values())
 
 
-@pytest.fixture(scope="session", params=["default", "production"])
-def any_render(request, default_render, production_render):
+AUTOHTTPS = {"domain": "notebooks.example.org", "ingress": {"enabled": False}, "jupyterhub": {"proxy": {
+    "service": {"type": "LoadBalancer"},
+    "https": {"enabled": True, "hosts": ["notebooks.example.org"], "letsencrypt": {"contactEmail": "ada@example.org"}}}}}
+
+
+@pytest.fixture(scope="session", params=["default", "production", "autohttps"])
+def any_render(request, render, default_render, production_render):
+    """The default, the production-like and the autohttps (instead of the GKE Ingress) renders."""
+    if request.param == "autohttps":
+        return render(AUTOHTTPS)
     return {"default": default_render, "production": production_render}[request.param]

@@ -84,6 +84,14 @@ http://localhost:8080
 {{- if not (hasKey $z2jh.hub.services "agents") }}
 {{- fail "jupyterhub.hub.services must keep the entry agents: z2jh makes the agents service's API token from it" }}
 {{- end }}
+{{- if $z2jh.proxy.https.enabled }}
+{{- if and .Values.ingress.enabled .Values.domain }}
+{{- fail "jupyterhub.proxy.https.enabled (z2jh's autohttps) and ingress.enabled (the GKE Ingress) both terminate HTTPS for domain: turn one off" }}
+{{- end }}
+{{- if not (has .Values.domain $z2jh.proxy.https.hosts) }}
+{{- fail (printf "jupyterhub.proxy.https.hosts must include domain (%s): it is the address people open and Google's callback" .Values.domain) }}
+{{- end }}
+{{- end }}
 {{- if and .Values.ingress.enabled .Values.domain }}
 {{- $annotation := index $z2jh.proxy.service.annotations "cloud.google.com/backend-config" | default "" }}
 {{- if not (contains "\"proxy-public\"" $annotation) }}
