@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.deploy import chart as charts
-from tests.deploy.chart import NAMESPACE, RELEASE, chart_copy, production_values
+from tests.deploy.chart import NAMESPACE, RELEASE, Z2JH_PACKAGE, chart_copy, production_values
 
 helm_python = pytest.importorskip("helm_python", reason="helm-python-sdk (Helm's engine) cannot be installed here")
 
@@ -13,6 +13,8 @@ helm_python = pytest.importorskip("helm_python", reason="helm-python-sdk (Helm's
 @pytest.fixture(scope="session")
 def chart_dir(tmp_path_factory):
     """A copy of helm/oh-my-agent with z2jh 4.4.0 in its charts/ folder."""
+    if not Z2JH_PACKAGE.is_file():
+        pytest.fail(f"Zero to JupyterHub's chart 4.4.0 is not at {Z2JH_PACKAGE} (the vendored copy of ../shared/vendor/)")
     return chart_copy(tmp_path_factory.mktemp("chart"))
 
 
