@@ -7,8 +7,6 @@ import pytest
 from tests.deploy import chart as charts
 from tests.deploy.chart import NAMESPACE, RELEASE, Z2JH_PACKAGE, chart_copy, production_values
 
-helm_python = pytest.importorskip("helm_python", reason="helm-python-sdk (Helm's engine) cannot be installed here")
-
 
 @pytest.fixture(scope="session")
 def chart_dir(tmp_path_factory):
@@ -20,6 +18,7 @@ def chart_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def chart(chart_dir):
+    helm_python = pytest.importorskip("helm_python", reason="helm-python-sdk (Helm's engine) cannot be installed here")
     return helm_python.Chart.load(chart_dir)
 
 

@@ -14,7 +14,7 @@ from tornado.httpclient import AsyncHTTPClient
 from traitlets.config.loader import PyFileConfigLoader
 
 from hub_config import kubernetes
-from tests.deploy.chart import KUBERNETES_VERSION, NAMESPACE, manifests, production_values
+from tests.deploy.chart import KUBERNETES_VERSION, NAMESPACE, manifests
 from tests.deploy.hub import hub_environment, mount, secret_data
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate cannot be installed here")
