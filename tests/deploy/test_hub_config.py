@@ -124,6 +124,7 @@ def test_sign_in_is_google_with_the_admins_of_the_values(production):
     assert c.GoogleOAuthenticator.oauth_callback_url == "https://notebooks.example.org/hub/oauth_callback"
     assert c.GoogleOAuthenticator.hosted_domain == ["example.org"]
     assert c.Authenticator.admin_users == {"ada@example.org", "grace@example.org"}
+    assert c.JupyterHub.admin_access is False, "admins do not enter people's servers, as locally"
 
 
 def test_beta_gate_refuses_a_server_to_people_not_approved(production):
