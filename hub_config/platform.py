@@ -15,6 +15,7 @@ from pathlib import Path
 
 from agents_extension.service.hub_api import ADMIN_SCOPE
 
+from . import kubernetes
 from .beta_gate import beta_gate, may_start_server
 from .settings import PROJECT_DIR, Settings
 
@@ -57,7 +58,6 @@ def service_environment(settings: Settings) -> dict[str, str]:
 def configure(c, settings: Settings | None = None) -> Settings:
     s = settings or Settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
-    s.users_dir.mkdir(parents=True, exist_ok=True)
 
     c.JupyterHub.ip = s.hub_ip
     c.JupyterHub.port = s.hub_port
@@ -118,6 +118,7 @@ def configure(c, settings: Settings | None = None) -> Settings:
     c.Spawner.args = ["--ServerApp.contents_manager_class=agents_extension.server.contents.AgentFilesManager"]
     if s.spawner == "local":
         c.JupyterHub.spawner_class = "hub_config.spawner.LocalSpawner"
+        s.users_dir.mkdir(parents=True, exist_ok=True)
         c.LocalSpawner.home_dir_template = str(s.users_dir / "{username}")
         c.LocalSpawner.private_paths = [str(s.data_dir), str(s.users_dir)]
         c.Spawner.cmd = [s.python, "-m", "agents_extension.user_server"]
@@ -126,7 +127,7 @@ def configure(c, settings: Settings | None = None) -> Settings:
         if os.geteuid() == 0:
             c.Spawner.args.append("--allow-root")
     elif s.spawner == "kubernetes":
-        c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+        kubernetes.configure_spawner(c, s)
     else:
         raise SystemExit(f"oh-my-agent: OMA_SPAWNER must be 'local' or 'kubernetes', not {s.spawner!r}.")
 

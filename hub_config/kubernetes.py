@@ -1,0 +1,213 @@
+"""The kubernetes mode (OMA_SPAWNER=kubernetes): one locked-down pod per person on GKE Autopilot.
+
+Two entry points:
+
+- ``configure_spawner(c, settings)``, called by ``platform.configure`` in this
+  mode: KubeSpawner with the user image, a volume per person (home at
+  /home/jovyan, agents in ~/agents), CPU and memory, a pod that runs as uid 1000
+  with no privileges, capabilities, service-account token or host access, and
+  the agents service's cluster DNS name in the server's environment.
+- ``configure_on_z2jh(c, settings_dir)``, what the Helm chart's hub runs
+  (helm/oh-my-agent/files/hub/oh_my_agent.py) after Zero to JupyterHub's own
+  jupyterhub_config.py: it reads the chart's settings, runs
+  ``platform.configure``, and keeps what z2jh set up for the cluster where the
+  platform's one-machine defaults would replace it (the hub's database, the
+  services and roles z2jh made, such as the idle culler). The agents service
+  runs as its own Deployment there, so the hub only registers it by address.
+
+The hub and the proxy are found by z2jh's own DNS names (``hub``,
+``proxy-public``): KubeSpawner gives user servers ``JUPYTERHUB_API_URL`` from
+z2jh's ``hub_connect_url``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import platform  # a cycle of modules (platform calls configure_spawner), resolved at call time
+from .settings import Settings, _env
+
+HOME = "/home/jovyan"
+USER_UID = 1000
+USER_GID = 100  # "users", as in Jupyter's images and z2jh's fs_gid
+USER_COMMAND = ["python3", "-m", "agents_extension.user_server"]
+
+# What platform.configure sets for one machine that z2jh configures for the
+# cluster (or leaves to JupyterHub's defaults there): kept as z2jh left it.
+Z2JH_KEEPS = {
+    "JupyterHub": ("ip", "port", "hub_ip", "db_url", "cookie_secret_file"),
+    "ConfigurableHTTPProxy": ("command", "pid_file"),
+}
+
+
+@dataclass
+class ClusterSettings:
+    """The kubernetes mode's settings, from OMA_* environment variables (the chart sets them)."""
+
+    namespace: str = field(default_factory=lambda: _env("POD_NAMESPACE", "default"))
+    user_image: str = field(default_factory=lambda: _env("OMA_USER_IMAGE", "oh-my-agent/user:0.1.0"))
+    user_image_pull_policy: str = field(default_factory=lambda: _env("OMA_USER_IMAGE_PULL_POLICY", "IfNotPresent"))
+    cpu_guarantee: float = field(default_factory=lambda: float(_env("OMA_USER_CPU_GUARANTEE", "0.5")))
+    cpu_limit: float = field(default_factory=lambda: float(_env("OMA_USER_CPU_LIMIT", "1")))
+    mem_guarantee: str = field(default_factory=lambda: _env("OMA_USER_MEM_GUARANTEE", "1G"))
+    mem_limit: str = field(default_factory=lambda: _env("OMA_USER_MEM_LIMIT", "1G"))
+    storage_capacity: str = field(default_factory=lambda: _env("OMA_USER_STORAGE_CAPACITY", "10Gi"))
+    storage_class: str = field(default_factory=lambda: _env("OMA_USER_STORAGE_CLASS"))
+    agents_service_host: str = field(default_factory=lambda: _env("OMA_AGENTS_SERVICE_HOST"))
+
+    def agents_service_url(self, port: int) -> str:
+        """The agents service's address inside the cluster (its Kubernetes Service)."""
+        host = self.agents_service_host or f"{platform.SERVICE_NAME}.{self.namespace}.svc"
+        return f"http://{host}:{port}"
+
+
+def _non_root() -> dict:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": USER_UID,
+        "runAsGroup": USER_GID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def pod_security_context() -> dict:
+    """The user pod's securityContext: never root, the runtime's default seccomp filter,
+    volumes writable by the person's group."""
+    return {**_non_root(), "fsGroup": USER_GID}
+
+
+def container_security_context() -> dict:
+    """The user server container's securityContext: no privileges to gain, no capabilities."""
+    return {**_non_root(), "privileged": False, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def home_volume() -> tuple[dict, dict]:
+    """The person's own volume (KubeSpawner's PVC, ``{pvc_name}``) mounted as their home."""
+    volumes = {"home": {"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}}
+    mounts = {"home": {"name": "home", "mountPath": HOME}}
+    return volumes, mounts
+
+
+def external_service(ours: dict, z2jh: dict, url: str) -> dict:
+    """The agents service as the hub sees it in the cluster: platform's entry without
+    the command that would start it inside the hub pod, at its Deployment's address,
+    with the API token z2jh generated for it (``z2jh``, its hub.services entry)."""
+    entry = {key: value for key, value in ours.items() if key not in ("command", "environment")}
+    entry.update({"url": url, "api_token": z2jh["api_token"]})
+    return {**z2jh, **entry}
+
+
+def merged_services(z2jh: list[dict], ours: list[dict], url: str) -> list[dict]:
+    """z2jh's services (the idle culler, hub.services) with ours: the agents service external."""
+    z2jh_by_name = {service["name"]: service for service in z2jh}
+    if platform.SERVICE_NAME not in z2jh_by_name:
+        raise SystemExit(
+            "oh-my-agent: z2jh made no agents service: keep jupyterhub.hub.services.agents in the chart's "
+            "values (its API token is generated from that entry)."
+        )
+    ours_by_name = {service["name"]: service for service in ours}
+    merged = [service for service in z2jh if service["name"] not in ours_by_name]
+    for name, service in ours_by_name.items():
+        merged.append(external_service(service, z2jh_by_name[name], url) if name == platform.SERVICE_NAME else service)
+    return merged
+
+
+def merged_roles(z2jh: list[dict], ours: list[dict]) -> list[dict]:
+    """z2jh's roles (the idle culler's, hub.loadRoles) and ours; ours win by name."""
+    names = {role["name"] for role in ours}
+    return [role for role in z2jh if role["name"] not in names] + list(ours)
+
+
+def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) -> ClusterSettings:
+    """User servers as KubeSpawner pods, each with its own volume, locked down for Autopilot."""
+    k = cluster or ClusterSettings()
+    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+    spawner = c.KubeSpawner
+    spawner.image = k.user_image
+    spawner.image_pull_policy = k.user_image_pull_policy
+    spawner.cmd = USER_COMMAND
+    spawner.working_dir = HOME
+    spawner.notebook_dir = HOME
+    spawner.cpu_guarantee = k.cpu_guarantee
+    spawner.cpu_limit = k.cpu_limit
+    spawner.mem_guarantee = k.mem_guarantee
+    spawner.mem_limit = k.mem_limit
+
+    spawner.storage_pvc_ensure = True
+    spawner.storage_capacity = k.storage_capacity
+    spawner.storage_access_modes = ["ReadWriteOnce"]
+    if k.storage_class:
+        spawner.storage_class = k.storage_class
+    spawner.volumes, spawner.volume_mounts = home_volume()
+
+    spawner.uid = USER_UID
+    spawner.gid = USER_GID
+    spawner.fs_gid = USER_GID
+    spawner.privileged = False
+    spawner.allow_privilege_escalation = False
+    spawner.pod_security_context = pod_security_context()
+    spawner.container_security_context = container_security_context()
+    spawner.service_account = None
+    spawner.automount_service_account_token = False
+
+    # Only the model's variables pass from the hub's environment: the hub
+    # image's PATH or locale mean nothing in the user image.
+    spawner.env_keep = list(platform.MODEL_ENVIRONMENT)
+    environment = dict(spawner.environment) if "environment" in spawner else {}
+    environment["OMA_AGENTS_SERVICE_URL"] = f"{k.agents_service_url(s.service_port)}/services/{platform.SERVICE_NAME}/"
+    spawner.environment = environment
+    # z2jh's hub NetworkPolicy admits pods with this label (z2jh sets it by default too).
+    labels = dict(spawner.extra_labels) if "extra_labels" in spawner else {}
+    labels.setdefault("hub.jupyter.org/network-access-hub", "true")
+    spawner.extra_labels = labels
+    return k
+
+
+def load_settings(folder: Path, environ=os.environ) -> dict[str, str]:
+    """Puts the chart's settings (a ConfigMap mounted as a folder, one file per
+    variable) into the environment, where Settings reads them. Variables already
+    set (the hub's own environment: Secrets by reference) win."""
+    loaded = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue  # a ConfigMap volume's ..data links
+        loaded[path.name] = path.read_text(encoding="utf-8").strip()
+        environ.setdefault(path.name, loaded[path.name])
+    return loaded
+
+
+def configure_on_z2jh(c, settings_dir: str | Path) -> Settings:
+    """The whole hub configuration in the cluster, on top of z2jh's (see the module's docstring)."""
+    load_settings(Path(settings_dir))
+    s = Settings()
+    if s.spawner != "kubernetes":
+        raise SystemExit(f"oh-my-agent: on Zero to JupyterHub OMA_SPAWNER must be 'kubernetes', not {s.spawner!r}.")
+    if not s.google:
+        # Without Google's client platform.configure would fall back to the dev
+        # login, in which anyone is anyone: never in the cluster.
+        raise SystemExit(
+            "oh-my-agent: the hub has no Google OAuth client: OMA_GOOGLE_CLIENT_ID and OMA_GOOGLE_CLIENT_SECRET "
+            "come from the Secret named in the chart's jupyterhub.hub.extraEnv (keys client-id, client-secret)."
+        )
+    kept = {
+        (section, name): copy.deepcopy(c[section][name])
+        for section, names in Z2JH_KEEPS.items() for name in names if name in c[section]
+    }
+    z2jh_services = copy.deepcopy(list(c.JupyterHub.services)) if "services" in c.JupyterHub else []
+    z2jh_roles = copy.deepcopy(list(c.JupyterHub.load_roles)) if "load_roles" in c.JupyterHub else []
+
+    platform.configure(c, s)
+
+    for section, names in Z2JH_KEEPS.items():
+        for name in names:
+            if (section, name) in kept:
+                c[section][name] = kept[section, name]
+            else:
+                c[section].pop(name, None)
+    url = ClusterSettings().agents_service_url(s.service_port)
+    c.JupyterHub.services = merged_services(z2jh_services, c.JupyterHub.services, url)
+    c.JupyterHub.load_roles = merged_roles(z2jh_roles, c.JupyterHub.load_roles)
+    return s

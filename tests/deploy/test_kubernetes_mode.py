@@ -1,0 +1,44 @@
+"""hub_config.kubernetes's pure builders, exactly, and the kubernetes mode without z2jh."""
+
+from __future__ import annotations
+
+import pytest
+from traitlets.config import Config
+
+from hub_config import kubernetes, platform
+from hub_config.settings import Settings
+
+CULLER = {"name": "jupyterhub-idle-culler", "command": ["python3", "-m", "jupyterhub_idle_culler"]}
+URL = "http://agents.oh-my-agent.svc:10101"
+
+
+def test_agents_service_becomes_external_with_z2jhs_token():
+    ours = [{"name": "agents", "url": "http://127.0.0.1:10101", "command": ["python", "-m", "agents_extension.service"],
+             "environment": {"OMA_SMTP_PASSWORD": "x"}, "oauth_no_confirm": True, "display": False}]
+    z2jh = [CULLER, {"name": "agents", "api_token": "t0ken"}]
+    assert kubernetes.merged_services(z2jh, ours, URL) == [
+        CULLER,
+        {"name": "agents", "api_token": "t0ken", "url": URL, "oauth_no_confirm": True, "display": False},
+    ]
+
+
+def test_no_agents_entry_in_z2jh_is_refused():
+    with pytest.raises(SystemExit, match="jupyterhub.hub.services.agents"):
+        kubernetes.merged_services([CULLER], [{"name": "agents"}], URL)
+
+
+def test_roles_of_z2jh_stay_and_ours_win_by_name():
+    z2jh = [{"name": "jupyterhub-idle-culler", "scopes": ["read:servers"]}, {"name": "user", "scopes": ["self"]}]
+    ours = [{"name": "user", "scopes": ["self", "access:services!service=agents"]}]
+    assert kubernetes.merged_roles(z2jh, ours) == [z2jh[0], ours[0]]
+
+
+def test_platform_in_the_kubernetes_mode_sets_up_kubespawner(monkeypatch, tmp_path):
+    """platform.configure with OMA_SPAWNER=kubernetes, without z2jh: user servers reach the service by DNS."""
+    monkeypatch.setenv("POD_NAMESPACE", "team")
+    c = Config()
+    platform.configure(c, Settings(data_dir=tmp_path, users_dir=tmp_path / "users", spawner="kubernetes"))
+    assert c.JupyterHub.spawner_class == "kubespawner.KubeSpawner"
+    assert c.KubeSpawner.environment == {"OMA_AGENTS_SERVICE_URL": "http://agents.team.svc:10101/services/agents/"}
+    assert c.KubeSpawner.extra_labels == {"hub.jupyter.org/network-access-hub": "true"}
+    assert not (tmp_path / "users").exists(), "no local home folders in the kubernetes mode"
