@@ -99,7 +99,9 @@ def server_command(bwrap: str, command: list[str], *, home: str, readonly: list[
         "--bind", "/proc", "/proc", "--dev", "/dev",
         "--bind", home, home, "--remount-ro", "/",
         "--", setpriv, "--reuid", str(uid), "--regid", str(uid), "--clear-groups",
-        "--", bwrap, "--bind", "/", "/", *ISOLATION, *server,
+        # the second stage's own /tmp would hide what is mounted under /tmp (a checkout cloned there)
+        "--", bwrap, "--bind", "/", "/", *ISOLATION, *[arg for path in readonly if _within(path, ["/tmp"])
+                                                      for arg in ("--ro-bind", path, path)], *server,
     ]
 
 

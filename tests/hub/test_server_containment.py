@@ -74,6 +74,16 @@ def test_a_root_hub_lays_files_out_privileged_then_makes_the_namespaces_as_the_s
     ]
 
 
+def test_what_is_mounted_under_tmp_stays_visible_under_the_servers_own_tmp():
+    """A checkout cloned into /tmp (as CI may): its Python environment is under the host's /tmp."""
+    argv = server_command("/usr/bin/bwrap", ["python"], home="/srv/users/ada", readonly=["/usr", "/tmp/co/.venv"],
+                          links={}, uid=1000007, setpriv="/usr/bin/setpriv")
+    second = argv[argv.index("/usr/bin/setpriv"):]
+    after_own_tmp = second[second.index("/tmp", second.index("--tmpfs")) + 1:]
+    assert after_own_tmp[:3] == ["--ro-bind", "/tmp/co/.venv", "/tmp/co/.venv"]
+    assert "/usr" not in after_own_tmp
+
+
 def test_the_layout_shows_only_the_packages_a_server_imports_from_the_checkout(tmp_path):
     readonly, _ = containment.server_layout(str(tmp_path / "ada"), ["agents_extension", "claude_kernel"], [])
     assert str(PROJECT / "agents_extension") in readonly and str(PROJECT / "claude_kernel") in readonly
