@@ -64,6 +64,10 @@ class ClusterSettings:
         return f"http://{host}:{port}"
 
 
+# Seconds a user pod gets between SIGTERM and SIGKILL when its server stops.
+USER_STOP_GRACE_SECONDS = 15
+
+
 def _non_root() -> dict:
     return {
         "runAsNonRoot": True,
@@ -152,6 +156,10 @@ def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) ->
     spawner.container_security_context = container_security_context()
     spawner.service_account = None
     spawner.automount_service_account_token = False
+    # On stop the server gets SIGTERM and shuts its kernels down: each interrupts its turn, so
+    # Claude Code exits with its transcript complete (a few seconds, measured locally in
+    # tests/hub/test_stopping.py). KubeSpawner's default of 1 s would kill it mid-way.
+    spawner.delete_grace_period = USER_STOP_GRACE_SECONDS
 
     # Only the model's variables pass from the hub's environment: the hub
     # image's PATH or locale mean nothing in the user image.

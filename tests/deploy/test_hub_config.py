@@ -80,6 +80,7 @@ def test_user_pods_are_locked_down(production):
     k = c.KubeSpawner
     assert k.uid == 1000 and k.allow_privilege_escalation is False and k.privileged is False
     assert k.automount_service_account_token is False and k.service_account is None
+    assert k.delete_grace_period == 15  # a stopping server shuts its kernels down before it is killed
     assert k.container_security_context["capabilities"] == {"drop": ["ALL"]}
     assert k.pod_security_context["seccompProfile"] == {"type": "RuntimeDefault"}
     assert k.pod_security_context["runAsNonRoot"] is True
