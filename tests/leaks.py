@@ -6,8 +6,9 @@ project's virtual environment, node_modules, or the tests' temporary folders
 in its command line), and it was started after the run began. Processes that
 pass an id of another run (another checkout's tests, a second run of this
 one) are not ours. When the run ends, the ones still alive, and any port the
-test process itself still listens on, fail the run, named; then they are
-stopped so they cannot pile up.
+test process itself still listens on, fail the run, named; then those
+carrying the run's id are stopped so they cannot pile up (the others may be a
+platform someone started from this checkout meanwhile).
 """
 
 from __future__ import annotations
@@ -81,9 +82,10 @@ class LeakCheck:
             except psutil.NoSuchProcess:
                 continue
         problems += [f"port {port} still listened on by the test process" for port in self.listening_ports()]
-        for process in left:
+        for process in left:  # only what carries this run's mark: never a platform someone started meanwhile
             try:
-                process.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
+                if process.environ().get(RUN_ENV) == self.run_id:
+                    process.send_signal(signal.SIGKILL)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 pass
         return problems
