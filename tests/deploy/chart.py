@@ -5,6 +5,7 @@ reach here), split into manifests."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import yaml
 PROJECT = Path(__file__).resolve().parents[2]
 CHART = PROJECT / "helm" / "oh-my-agent"
 PRODUCTION_VALUES = PROJECT / "helm" / "examples" / "production.yaml"
-Z2JH_PACKAGE = PROJECT.parent / "shared" / "vendor" / "jupyterhub-4.4.0.tgz"
+# The team's vendored copies sit beside the checkout (../shared/vendor); OMA_VENDOR_DIR names another place.
+VENDOR_DIR = Path(os.environ.get("OMA_VENDOR_DIR") or PROJECT.parent / "shared" / "vendor")
+Z2JH_PACKAGE = VENDOR_DIR / "jupyterhub-4.4.0.tgz"
 RELEASE = "oma"
 NAMESPACE = "oh-my-agent"
 KUBERNETES_VERSION = "1.33"

@@ -12,7 +12,7 @@ from tests.deploy.chart import NAMESPACE, RELEASE, Z2JH_PACKAGE, chart_copy, pro
 def chart_dir(tmp_path_factory):
     """A copy of helm/oh-my-agent with z2jh 4.4.0 in its charts/ folder."""
     if not Z2JH_PACKAGE.is_file():
-        pytest.fail(f"Zero to JupyterHub's chart 4.4.0 is not at {Z2JH_PACKAGE} (the vendored copy of ../shared/vendor/)")
+        pytest.fail(f"Zero to JupyterHub's chart 4.4.0 is not at {Z2JH_PACKAGE} (the team's vendored copy, ../shared/vendor/ beside the checkout; OMA_VENDOR_DIR names another folder)")
     return chart_copy(tmp_path_factory.mktemp("chart"))
 
 
