@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from .sandbox import SANDBOX_ENV, Sandbox, SandboxUnavailable
 from .session_memory import SessionMemory, default_state_dir
 
 INTERRUPT = object()  # put on a turn's queue when the person presses stop
+SHUTDOWN_FLUSH_TIMEOUT = 0.2  # seconds an output flush may wait once the kernel is shutting down
 
 
 def _env_number(name: str, fallback: float) -> float:
@@ -181,6 +183,12 @@ class ClaudeKernel(Kernel):
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         await asyncio.get_running_loop().run_in_executor(None, self.conversation.shutdown)
+        # ipykernel flushes stdout and stderr after the shutdown reply, from the control thread,
+        # while the main thread may already have stopped the IOPub thread: the flush then waits its
+        # whole timeout (10 s) and the kernel outlives its server's stop. Nothing is printed from here on.
+        for stream in (sys.stdout, sys.stderr):
+            if hasattr(stream, "flush_timeout"):
+                stream.flush_timeout = SHUTDOWN_FLUSH_TIMEOUT
         return {"status": "ok", "restart": restart}
 
     async def interrupt_request(self, stream, ident, parent) -> None:  # type: ignore[override]

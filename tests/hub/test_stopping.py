@@ -89,12 +89,26 @@ def the_platform(start_hub, smtp_server, model, *, ignore_sigint: bool):  # noqa
     return hub, tree, smtp
 
 
+def wait_until_gone(processes: list[psutil.Process], deadline: float) -> list[psutil.Process]:
+    """Those of ``processes`` still running at ``deadline`` (monotonic). An exited process that its
+    parent, or this machine's init, has not reaped yet (a zombie) holds nothing and counts as gone."""
+    def running(process: psutil.Process) -> bool:
+        try:
+            return process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    left = [p for p in processes if running(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [p for p in left if running(p)]
+    return left
+
+
 def assert_stopped_cleanly(hub: Hub, tree: list[psutil.Process], smtp, signalled_at: float) -> None:
-    ends: dict[int, float] = {}
-    _, late = psutil.wait_procs(tree, timeout=STOP_WITHIN - (time.monotonic() - signalled_at),
-                                callback=lambda p: ends.setdefault(p.pid, time.monotonic() - signalled_at))
+    late = wait_until_gone(tree, signalled_at + STOP_WITHIN)
     slow = [f"{p.info['cmdline']} (pid {p.pid})" for p in late]
-    _, alive = psutil.wait_procs(late, timeout=10)
+    alive = wait_until_gone(late, time.monotonic() + 10)
     assert not alive, f"still running {STOP_WITHIN + 10:g} s after the signal: {slow}"
     assert not late, f"still running {STOP_WITHIN:g} s after the signal: {slow}"
     log = hub.log_path.read_text()
