@@ -21,6 +21,7 @@ from .settings import PROJECT_DIR, Settings
 
 HERE = Path(__file__).resolve().parent
 SERVICE_NAME = "agents"
+KERNEL_SHUTDOWN_WAIT_SECONDS = 2.0  # a stopping server's kernels: twice the time before SIGTERM
 
 # What a user server may inherit from the hub's environment: the model's
 # endpoint and credentials (the kernel needs them), nothing of the store's.
@@ -115,7 +116,13 @@ def configure(c, settings: Settings | None = None) -> Settings:
     # Where the user server's agents extension reaches the service (with its own hub token).
     c.Spawner.environment = {"OMA_AGENTS_SERVICE_URL": f"http://127.0.0.1:{s.service_port}{prefix}"}
     # JupyterLab's file access does not follow an agent's links out of its folder.
-    c.Spawner.args = ["--ServerApp.contents_manager_class=agents_extension.server.contents.AgentFilesManager"]
+    c.Spawner.args = [
+        "--ServerApp.contents_manager_class=agents_extension.server.contents.AgentFilesManager",
+        # A Claude kernel has ended its turn and its Claude Code within a fraction of a second of
+        # its shutdown reply; what may still hold it is ipykernel's own teardown (it can wait on
+        # its stopped output thread). jupyter_server waits half of this before SIGTERM (default 5 s).
+        f"--KernelManager.shutdown_wait_time={KERNEL_SHUTDOWN_WAIT_SECONDS:g}",
+    ]
     if s.spawner == "local":
         c.JupyterHub.spawner_class = "hub_config.spawner.LocalSpawner"
         s.users_dir.mkdir(parents=True, exist_ok=True)
