@@ -417,9 +417,8 @@ class Conversation:
         if task is None:
             return
         self._interrupt()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), grace)
-        except (TimeoutError, asyncio.CancelledError, Exception):
+        await asyncio.wait([task], timeout=grace)
+        if not task.done():
             self._cancel_turn()
 
     def _cancel_turn(self) -> None:
