@@ -26,6 +26,7 @@ from claude_kernel.events import (
     TurnTranslator,
     turn_over,
 )
+from tests.recorded.record import record
 from tests.recorded.sdk_messages import AGENT_FOLDER, PermissionCall, load, names
 
 
@@ -175,3 +176,36 @@ def test_events_cannot_change_after_they_are_made():
     block = next(b for step in steps for b in getattr(step, "content", []) if type(b).__name__ == "ToolUseBlock")
     block.input["file_path"] = "/etc/passwd"
     assert started.tool_input["file_path"] == f"{AGENT_FOLDER}/report.md"
+
+
+def outline(events: list) -> list:
+    """What a turn's events say, without what changes from one recording to the next (ids, timings, chunking)."""
+    said: list = []
+    for event in events:
+        if isinstance(event, Text):
+            if said and said[-1][0] == "text":
+                said[-1] = ("text", said[-1][1] + event.piece)
+            else:
+                said.append(("text", event.piece))
+        elif isinstance(event, ToolStarted):
+            said.append(("tool started", event.name, dict(event.tool_input)))
+        elif isinstance(event, ToolFinished):
+            said.append(("tool finished", event.is_error))
+        elif isinstance(event, PermissionAsked):
+            said.append(("permission asked", event.tool, dict(event.tool_input)))
+        elif isinstance(event, Retrying):
+            said.append(("retrying", event.attempt, event.status))
+        elif isinstance(event, TurnFinished):
+            said.append(("finished", event.usage.turns, event.usage.input_tokens, event.usage.output_tokens))
+        elif isinstance(event, TurnFailed):
+            said.append(("failed", event.error.kind, event.still_running))
+        else:
+            said.append((type(event).__name__,))
+    return said
+
+
+@pytest.mark.parametrize("name", ["plain_answer", "tool_call", "permission_prompt", "api_retry"])
+async def test_the_recordings_still_match_what_the_cli_says_today(name, model, tmp_path):
+    """After an upgrade of claude-agent-sdk this fails until the recordings are made again."""
+    fresh = load(name, folder=(await record(name, model, into=tmp_path)).parent)
+    assert outline(translate(fresh)) == outline(translate(load(name)))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
 import tempfile
@@ -30,9 +29,10 @@ from tests.recorded.sdk_messages import AGENT_FOLDER, HERE, to_json
 class Recorder:
     """One scenario's turn: the fake model's script, the client's options, what came out."""
 
-    def __init__(self, model: FakeModel, folder: Path) -> None:
+    def __init__(self, model: FakeModel, folder: Path, config_dir: Path) -> None:
         self.model = model
         self.folder = folder
+        self.config_dir = config_dir  # the CLI's own state, kept apart from the person's
         self.sequence: list[dict[str, Any]] = []
 
     async def _can_use_tool(self, tool_name: str, tool_input: dict[str, Any], context: Any) -> Any:
@@ -47,7 +47,7 @@ class Recorder:
         return claude_agent_sdk.ClaudeSDKClient(claude_agent_sdk.ClaudeAgentOptions(
             cwd=str(self.folder), system_prompt={"type": "preset", "preset": "claude_code"},
             include_partial_messages=True, can_use_tool=self._can_use_tool, setting_sources=[],
-            env=self.model.client_environment(), **options,
+            env={**self.model.client_environment(), "CLAUDE_CONFIG_DIR": str(self.config_dir)}, **options,
         ))
 
     async def turn(self, prompt: str, *, interrupt_after_text: bool = False, **options: Any) -> None:
@@ -146,15 +146,15 @@ def _anonymised(text: str, folder: Path) -> str:
     return text
 
 
-async def record(name: str, model: FakeModel) -> Path:
+async def record(name: str, model: FakeModel, into: Path = HERE) -> Path:
+    """Record scenario ``name`` into ``into``/<name>.json (this folder, unless a test compares)."""
     import claude_agent_sdk
 
     with tempfile.TemporaryDirectory(prefix="record-") as tmp:
         folder = Path(tmp) / "agent"
         folder.mkdir()
-        os.environ["CLAUDE_CONFIG_DIR"] = str(Path(tmp) / "claude-config")
         model.reset()
-        recorder = Recorder(model, folder)
+        recorder = Recorder(model, folder, Path(tmp) / "claude-config")
         await SCENARIOS[name](recorder)
         document = {
             "scenario": name,
@@ -162,7 +162,7 @@ async def record(name: str, model: FakeModel) -> Path:
             "sequence": recorder.sequence,
         }
         text = _anonymised(json.dumps(document, indent=1, ensure_ascii=False), folder)
-    target = HERE / f"{name}.json"
+    target = into / f"{name}.json"
     target.write_text(text + "\n", encoding="utf-8")
     return target
 
@@ -177,13 +177,9 @@ def main() -> None:
     model = FakeModel().start()
     try:
         for name in args.scenarios or SCENARIOS:
-            print(f"recorded {record_sync(name, model)}", file=sys.stderr)
+            print(f"recorded {asyncio.run(record(name, model))}", file=sys.stderr)
     finally:
         model.stop()
-
-
-def record_sync(name: str, model: FakeModel) -> Path:
-    return asyncio.run(record(name, model))
 
 
 if __name__ == "__main__":

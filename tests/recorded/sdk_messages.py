@@ -51,9 +51,9 @@ class PermissionCall:
     input: dict[str, Any]
 
 
-def load(name: str) -> list[Any]:
+def load(name: str, folder: Path = HERE) -> list[Any]:
     """The recording ``name`` as the SDK objects (and ``PermissionCall``s) it was made of, in order."""
-    recording = json.loads((HERE / f"{name}.json").read_text(encoding="utf-8"))
+    recording = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
     steps = []
     for step in recording["sequence"]:
         if "can_use_tool" in step:
