@@ -52,7 +52,7 @@ def answer_text(events: list) -> str:
 
 def test_recordings_cover_every_kind_of_turn_the_kernel_shows():
     assert {"plain_answer", "tool_call", "failed_tool_call", "permission_prompt", "api_retry",
-            "rejected_credentials", "api_error", "turn_limit", "interrupt"} <= set(names())
+            "rejected_credentials", "api_error", "turn_limit", "budget_limit", "interrupt"} <= set(names())
 
 
 @pytest.mark.parametrize("name", names())
@@ -142,6 +142,12 @@ def test_the_turn_limit_names_the_agents_limit():
     failed = translate(load("turn_limit"), TurnRules(max_turns=1))[-1]
     assert isinstance(failed, TurnFailed) and failed.usage is not None
     assert failed.error.kind == "TurnLimitReached" and "limit of 1 turns" in failed.error.message
+
+
+def test_the_budget_names_the_agents_budget():
+    failed = translate(load("budget_limit"), TurnRules(max_budget_usd=0.5))[-1]
+    assert isinstance(failed, TurnFailed) and failed.usage.cost_usd > 0
+    assert failed.error.kind == "BudgetReached" and "$0.50" in failed.error.message
 
 
 def test_an_interrupted_turn_keeps_what_was_said_and_still_ends():

@@ -124,6 +124,12 @@ async def turn_limit(r: Recorder) -> None:
     await r.turn("Write a.txt", allowed_tools=["Write"], max_turns=1)
 
 
+async def budget_limit(r: Recorder) -> None:
+    # The first answer alone costs more than the budget: the CLI stops before running the tool.
+    r.model.script(use_tool("Write", {"file_path": str(r.folder / "b.txt"), "content": "1"}), say("Never said."))
+    await r.turn("Write b.txt", allowed_tools=["Write"], max_budget_usd=0.0001)
+
+
 async def interrupt(r: Recorder) -> None:
     r.model.script(stall("Let me think about"))
     await r.turn("Think hard", interrupt_after_text=True)
@@ -132,7 +138,7 @@ async def interrupt(r: Recorder) -> None:
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     scenario.__name__: scenario
     for scenario in (plain_answer, tool_call, failed_tool_call, permission_prompt, api_retry,
-                     rejected_credentials, api_error, turn_limit, interrupt)
+                     rejected_credentials, api_error, turn_limit, budget_limit, interrupt)
 }
 
 
