@@ -26,18 +26,29 @@ SERVICE = "/services/agents/"
 SERVICE_NAME = "agents"
 
 
+_session_hub: list[RealHub] = []  # the one hub of a test run, and how many fixture instances use it
+_session_hub_users = [0]
+
+
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> RealHub:
     """The hub, and the service's HubAuth configured for it as the hub configures a service it starts
-    (JUPYTERHUB_API_URL, JUPYTERHUB_API_TOKEN, JUPYTERHUB_SERVICE_NAME, ...)."""
-    hub = RealHub(tmp_path_factory.mktemp("hub"))
-    HubOAuth.clear_instance()
-    HubOAuth.instance(api_url=hub.api_url, api_token=hub.service_token, hub_prefix="/hub/", base_url=SERVICE,
-                      oauth_client_id=f"service-{SERVICE_NAME}",
-                      access_scopes={f"access:services!service={SERVICE_NAME}"})
-    yield hub
-    HubOAuth.clear_instance()
-    hub.stop()
+    (JUPYTERHUB_API_URL, JUPYTERHUB_API_TOKEN, JUPYTERHUB_SERVICE_NAME, ...).
+
+    One per test run: tests/server/conftest.py imports this fixture, and pytest then keeps an instance
+    per folder; both get this one hub (and the HubAuth singleton stays configured for it)."""
+    if not _session_hub:
+        _session_hub.append(RealHub(tmp_path_factory.mktemp("hub")))
+        HubOAuth.clear_instance()
+        HubOAuth.instance(api_url=_session_hub[0].api_url, api_token=_session_hub[0].service_token,
+                          hub_prefix="/hub/", base_url=SERVICE, oauth_client_id=f"service-{SERVICE_NAME}",
+                          access_scopes={f"access:services!service={SERVICE_NAME}"})
+    _session_hub_users[0] += 1
+    yield _session_hub[0]
+    _session_hub_users[0] -= 1
+    if not _session_hub_users[0]:
+        HubOAuth.clear_instance()
+        _session_hub.pop().stop()
 
 
 class RunningService(Client):
