@@ -1,6 +1,12 @@
 """The agents service's web application, served in the test's event loop, with a real store and a
 real JupyterHub checking its tokens (see real_hub.py).
 
+Nothing of the hub side is stood in for: the service's HubOAuth, unchanged, asks the hub about every
+token it has not seen (``GET /hub/api/user``), and the hub answers with the scopes the platform's
+roles give (hub_config/platform.py); the service's own token changes the beta group in that hub.
+So the tests here also prove who gets in and who is an admin. Only the browser's sign-in cookie
+and its XSRF token need the hub's OAuth flow through the proxy: tests/hub/test_service_security.py.
+
 ``start_service`` is the one place the application is put together: tests get a running service
 from it (or from ``service``) and never build one themselves.
 """
