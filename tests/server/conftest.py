@@ -22,12 +22,12 @@ from traitlets.config import Config
 # these tests too, and ``jp_asyncio_loop`` below makes the server share the test's loop.
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 from tests.service.client import Answer
+from tests.service.conftest import SERVICE_NAME
 from tests.service.conftest import admin, approve, hub, person, service, start_service  # noqa: F401 (fixtures)
 from tests.service.real_hub import Person, RealHub
 
 del pytest_pycollect_makeitem, pytest_pyfunc_call  # noqa: F821 (imported above)
 
-SERVICE_NAME = "agents"
 # What the hub's "server" role lets a user server's token do, less the server it is bound to (a token
 # made here belongs to no server): the platform's service, for its owner (hub_config/platform.py).
 SERVER_TOKEN_SCOPES = ["users:activity!user", f"access:services!service={SERVICE_NAME}"]

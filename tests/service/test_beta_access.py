@@ -14,7 +14,7 @@ import asyncio
 import pytest
 
 from tests.service.client import Answer
-from tests.service.conftest import ADMIN, SERVICE, RunningService
+from tests.service.conftest import ADMIN, RunningService
 from tests.service.real_hub import Person
 
 
