@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 import jinja2
-from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
@@ -18,7 +18,6 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from ..service.i18n import pick_language
 from .dashboard_text import dashboard_text
-from .lab_menu import add_dashboard_to_menu
 from .workspace import AGENTS_FOLDER, Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
@@ -197,6 +196,4 @@ def load(serverapp) -> None:
         (url_path_join(base, r"agents/?"), Dashboard),
     ])
     IOLoop.current().add_callback(_reconcile_at_start, service, workspace)
-    settings_dir = os.environ.get("JUPYTERLAB_SETTINGS_DIR") or str(Path(jupyter_config_dir()) / "lab" / "user-settings")
-    add_dashboard_to_menu(Path(settings_dir), os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/")
     serverapp.log.info("agents extension: agents in %s, service at %s", workspace.root, service_url)
