@@ -16,8 +16,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from ..service.i18n import pick_language
-from .dashboard_text import dashboard_text
+from .dashboard_text import dashboard_text, request_language
 from .workspace import AGENTS_FOLDER, Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
@@ -138,7 +137,7 @@ class Dashboard(JupyterHandler):
 
     @web.authenticated
     def get(self) -> None:
-        language = pick_language(self.request.headers.get("Accept-Language"))
+        language = request_language(self)
         page = self.settings["oma_templates"].get_template("dashboard.html").render(
             lang=language, text=dashboard_text(language), base_url=self.base_url,
             xsrf_token=self.xsrf_token.decode(),

@@ -43,7 +43,8 @@ def template_environment() -> jinja2.Environment:
         jinja2.PrefixLoader({"templates": jinja2.FileSystemLoader(hub)}),
         jinja2.FileSystemLoader(hub),
     ])
-    return jinja2.Environment(loader=loader, autoescape=True)
+    # The i18n extension: the pages' words come from the gettext catalog (i18n.template_callables).
+    return jinja2.Environment(loader=loader, autoescape=True, extensions=["jinja2.ext.i18n"])
 
 
 def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool, models: tuple[str, ...]) -> web.Application:
