@@ -15,26 +15,31 @@ from tornado.web import Application, RequestHandler
 
 from agents_extension.server import dashboard_text
 from agents_extension.service import i18n as service_i18n
+from email_hook import templates as email_templates
 
 PROJECT = Path(__file__).resolve().parents[1]
 # Each side of the platform, with its own catalog domain.
 SIDES = {
     "service": (service_i18n, PROJECT / "agents_extension" / "service"),
     "dashboard": (dashboard_text, PROJECT / "agents_extension" / "server"),
+    "e-mail": (email_templates, PROJECT / "email_hook"),
 }
+SIDES_WITH_REQUESTS = ("service", "dashboard")
 
 
 def texts_in_use(folder: Path) -> set[str]:
     """The texts Babel finds in one side's code and templates, by the project's babel.cfg."""
     with (PROJECT / "babel.cfg").open() as config:
         method_map, options_map = parse_mapping_cfg(config)
-    # babel.cfg's patterns start at the project; here they start at the package the side is in.
-    inside = folder.parent.relative_to(PROJECT).as_posix() + "/"
-    method_map = [(pattern.removeprefix(inside), method) for pattern, method in method_map]
-    options_map = {pattern.removeprefix(inside): options for pattern, options in options_map.items()}
-    side = folder.name + "/"
+    side = folder.relative_to(PROJECT).as_posix() + "/"
+
+    def on_the_way(directory: str) -> bool:  # only the folders that lead to the side or are in it
+        path = Path(directory).relative_to(PROJECT).as_posix() + "/"
+        return side.startswith(path) or path.startswith(side)
+
     return {message if isinstance(message, str) else message[0]
-            for filename, _, message, _, _ in extract_from_dir(folder.parent, method_map, options_map)
+            for filename, _, message, _, _ in extract_from_dir(PROJECT, method_map, options_map,
+                                                               directory_filter=on_the_way)
             if filename.startswith(side)}
 
 
@@ -77,7 +82,7 @@ async def language_of():
     await server.close_all_connections()
 
 
-@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("side", SIDES_WITH_REQUESTS)
 @pytest.mark.parametrize(("accept_language", "language"), [
     ("ko-KR,ko;q=0.9,en;q=0.5", "ko"),
     ("en-US,en;q=0.9", "en"),
