@@ -206,6 +206,8 @@ class BetaDesk:
             cursor = await self.store.beta_changes_cursor()
             self._approved = {p.email for p in await self.store.list_people("approved")}
             self._cursor, self._fully_read_at = cursor, time.monotonic()
+            log.info("Beta-group sync: read all %d approved people from the store (in full every %g s, "
+                     "else only changes)", len(self._approved), self.full_sync_seconds)
         else:
             changes = await self.store.beta_changes_since(self._cursor)
             for person in changes.people:
