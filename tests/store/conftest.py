@@ -34,7 +34,7 @@ def firestore_emulator_missing() -> str | None:
         return (f"{NOT_INSTALLED}: gcloud at {sdk} has no cloud-firestore-emulator component "
                 "(`gcloud components install cloud-firestore-emulator`, or Debian's google-cloud-cli-firestore-emulator)")
     if shutil.which("java") is None:
-        return f"{NOT_INSTALLED}: it needs Java (a JRE 11 or later) on PATH"
+        return f"{NOT_INSTALLED}: it needs a Java runtime (java) on PATH"
     return None
 
 
