@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -231,12 +232,20 @@ def test_what_an_agent_plants_in_its_folder_does_not_steer_the_owners_next_edit_
     assert agent_dir.exists() and (workspace.kernels_dir / "claude-market-researcher").exists()
 
 
-def test_jupyterlab_file_menu_gets_the_dashboard_without_overwriting_a_persons_settings(tmp_path):
-    from agents_extension.server.lab_menu import MENU_SETTINGS, add_dashboard_to_menu
+def test_jupyterlab_file_menu_gets_the_dashboard_from_the_installed_settings_overrides(tmp_path):
+    """The wheel ships JupyterLab settings overrides: the File menu's default holds "My agents" for
+    everyone on this environment, next to a person's own menu settings, and nothing is written for them."""
+    from jupyterlab.commands import get_app_dir
+    from jupyterlab_server.settings_utils import get_settings
 
-    add_dashboard_to_menu(tmp_path, "/hub/")
-    item = json.loads((tmp_path / MENU_SETTINGS).read_text())["menus"][0]["items"][1]
-    assert item["command"] == "help:open" and item["args"]["url"] == "/hub/user-redirect/agents"
-    (tmp_path / MENU_SETTINGS).write_text('{"menus": []}')
-    add_dashboard_to_menu(tmp_path, "/hub/")
-    assert (tmp_path / MENU_SETTINGS).read_text() == '{"menus": []}'
+    app_dir = Path(get_app_dir())
+    own = tmp_path / "user-settings" / "@jupyterlab" / "mainmenu-extension" / "plugin.jupyterlab-settings"
+    own.parent.mkdir(parents=True)
+    own.write_text('{"menus": [{"id": "jp-mainmenu-tabs", "disabled": true}]}')
+    settings, warnings = get_settings(str(app_dir / "settings"), str(app_dir / "schemas"), str(tmp_path / "user-settings"),
+                                      schema_name="@jupyterlab/mainmenu-extension:plugin")
+    assert not any(warnings)
+    file_menu = next(m for m in settings["schema"]["properties"]["menus"]["default"] if m["id"] == "jp-mainmenu-file")
+    item = next(i for i in file_menu["items"] if i.get("command") == "help:open")
+    assert item["args"] == {"url": "/hub/user-redirect/agents", "text": "My agents · 내 에이전트", "newBrowserTab": True}
+    assert json.loads(settings["raw"]) == {"menus": [{"id": "jp-mainmenu-tabs", "disabled": True}]}  # theirs, untouched

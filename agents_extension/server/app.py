@@ -9,16 +9,14 @@ import signal
 from pathlib import Path
 
 import jinja2
-from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from ..service.i18n import pick_language
-from .dashboard_text import dashboard_text
-from .lab_menu import add_dashboard_to_menu
+from .dashboard_text import dashboard_text, request_language
 from .workspace import AGENTS_FOLDER, Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
@@ -139,7 +137,7 @@ class Dashboard(JupyterHandler):
 
     @web.authenticated
     def get(self) -> None:
-        language = pick_language(self.request.headers.get("Accept-Language"))
+        language = request_language(self)
         page = self.settings["oma_templates"].get_template("dashboard.html").render(
             lang=language, text=dashboard_text(language), base_url=self.base_url,
             xsrf_token=self.xsrf_token.decode(),
@@ -197,6 +195,4 @@ def load(serverapp) -> None:
         (url_path_join(base, r"agents/?"), Dashboard),
     ])
     IOLoop.current().add_callback(_reconcile_at_start, service, workspace)
-    settings_dir = os.environ.get("JUPYTERLAB_SETTINGS_DIR") or str(Path(jupyter_config_dir()) / "lab" / "user-settings")
-    add_dashboard_to_menu(Path(settings_dir), os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/")
     serverapp.log.info("agents extension: agents in %s, service at %s", workspace.root, service_url)

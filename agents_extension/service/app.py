@@ -43,7 +43,8 @@ def template_environment() -> jinja2.Environment:
         jinja2.PrefixLoader({"templates": jinja2.FileSystemLoader(hub)}),
         jinja2.FileSystemLoader(hub),
     ])
-    return jinja2.Environment(loader=loader, autoescape=True)
+    # The i18n extension: the pages' words come from the gettext catalog (i18n.template_callables).
+    return jinja2.Environment(loader=loader, autoescape=True, extensions=["jinja2.ext.i18n"])
 
 
 def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool, models: tuple[str, ...]) -> web.Application:
@@ -85,7 +86,8 @@ async def serve() -> None:
     public_url = os.environ.get("OMA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
     admins = [e.strip().lower() for e in os.environ.get("OMA_ADMIN_EMAILS", "").split(",") if e.strip()]
     desk = BetaDesk(store=store, hub=hub, group=os.environ.get("OMA_BETA_GROUP", "beta"), hub_url=public_url,
-                    admin_emails=admins, admin_language=os.environ.get("OMA_ADMIN_MAIL_LANGUAGE", "en"))
+                    admin_emails=admins, admin_language=os.environ.get("OMA_ADMIN_MAIL_LANGUAGE", "en"),
+                    full_sync_seconds=float(os.environ.get("OMA_GROUP_FULL_SYNC_SECONDS", "3600")))
     smtp_configured = bool(os.environ.get("OMA_SMTP_HOST"))
     app = make_app(store, desk, prefix, smtp_configured=smtp_configured, models=models_setting(os.environ.get("OMA_MODELS")))
     server = app.listen(url.port or 80, url.hostname or "127.0.0.1")

@@ -8,6 +8,15 @@ panel; `sync_with_group` carries panel edits into the store. Revoking access, by
 either route, also stops the person's running server: the beta gate only
 refuses new spawns.
 
+The sync runs every few seconds, so what it reads from the store must not grow
+with the number of people: it keeps who is approved in memory and asks the
+store only for the people whose beta status changed since its last round
+(`Store.beta_changes_since`). The group's members come from the hub's API
+(one request a round: the hub has no feed of group changes, and the request
+costs the hub one query of its own database, not a store read). A full read
+of the approved people still runs at start and every `full_sync_seconds`
+(an hour by default) to heal any drift between the two.
+
 E-mail goes out only for real changes: deciding what a person already has
 changes nothing and mails nothing (the store makes sure of it, so concurrent
 approvals send one mail), and rejecting someone who never applied mails nothing.
@@ -17,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -81,11 +92,16 @@ class BetaDesk:
     hub_url: str
     admin_emails: list[str]
     admin_language: str = "en"
+    full_sync_seconds: float = 3600.0  # how often the sync reads every approved person, not only changes
 
     def __post_init__(self) -> None:
         # Decisions from the page and from the panel sync must not interleave,
         # or one approval could be mailed twice.
         self._lock = asyncio.Lock()
+        # Who the store has approved as of _cursor; None until the first full read.
+        self._approved: set[str] | None = None
+        self._cursor = ""
+        self._fully_read_at = -math.inf
 
     def _context(self, person: Person, note: str = "") -> dict:
         app = person.application
@@ -172,7 +188,7 @@ class BetaDesk:
         who removed them decides what to tell them), and their running server stopped."""
         async with self._lock:
             members = await self.hub.group_members(self.group)
-            approved = {p.email for p in await self.store.list_people("approved")}
+            approved = await self._approved_in_store()
             outcome = Outcome()
             for email in sorted(members - approved):
                 if await self.store.get_person(email) is None:
@@ -181,6 +197,26 @@ class BetaDesk:
             for email in sorted(approved - members):
                 await self._record(outcome, email, "rejected", "Removed from the beta group in the admin panel.", PANEL,
                                    mail=False)
+
+    async def _approved_in_store(self) -> set[str]:
+        """Who the store has approved: read in full at the first round and every
+        ``full_sync_seconds``, otherwise the last answer brought up to date with the changes since."""
+        if self._approved is None or time.monotonic() - self._fully_read_at >= self.full_sync_seconds:
+            # The cursor first: a change made while the list is read is then read again next round, never missed.
+            cursor = await self.store.beta_changes_cursor()
+            self._approved = {p.email for p in await self.store.list_people("approved")}
+            self._cursor, self._fully_read_at = cursor, time.monotonic()
+            log.info("Beta-group sync: read all %d approved people from the store (in full every %g s, "
+                     "else only changes)", len(self._approved), self.full_sync_seconds)
+        else:
+            changes = await self.store.beta_changes_since(self._cursor)
+            for person in changes.people:
+                if person.beta_status == "approved":
+                    self._approved.add(person.email)
+                else:
+                    self._approved.discard(person.email)
+            self._cursor = changes.cursor
+        return set(self._approved)
 
     async def keep_in_sync(self, interval: float, stop: asyncio.Event | None = None) -> None:
         """Sync every ``interval`` seconds until ``stop`` is set (a round under way is finished).

@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import fields, is_dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
@@ -22,7 +22,7 @@ from tornado import web
 from ..store import Conflict, NotFound, Person
 from .beta import BetaDesk, Outcome, check_decision
 from .hub_api import ADMIN_SCOPE, HubError
-from .i18n import pick_language, translator
+from .i18n import request_language, template_callables, translations
 from .text_fields import FieldInvalid
 
 log = logging.getLogger("oh-my-agent.service")
@@ -121,7 +121,7 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
 
     @property
     def language(self) -> str:
-        return pick_language(self.request.headers.get("Accept-Language"))
+        return request_language(self)
 
     def url(self, path: str) -> str:
         return self.settings["service_prefix"] + path
@@ -131,7 +131,7 @@ class PageHandler(ServiceHandler):
     def render_page(self, template: str, **context: Any) -> None:
         language = self.language
         page = self.settings["templates"].get_template(template).render(
-            t=translator(language), lang=language, user=self.current_user, base_url="/hub/", prefix="/",
+            **template_callables(language), lang=language, user=self.current_user, base_url="/hub/", prefix="/",
             static_url=lambda path, **_: f"/hub/static/{path}", logo_url="/hub/logo",
             login_url="/hub/login", logout_url="/hub/logout", no_spawner_check=True,
             parsed_scopes={"admin-ui"} if self.is_admin else set(), xsrf_token=self.xsrf_token.decode(),
@@ -192,12 +192,12 @@ class AdminBetaPage(PageHandler):
     @web.authenticated
     async def post(self) -> None:
         self.require_admin()
-        t = translator(self.language)
+        _ = translations(self.language).gettext
         try:
             emails, status, note = check_decision(self.form_values("email"), self.form_value("action"), self.form_value("note"))
         except FieldInvalid as err:
             self.set_status(400)
-            return await self._show(error=t("admin.pick") if err.field == "emails" and not self.form_values("email") else str(err))
+            return await self._show(error=_("Select at least one person.") if err.field == "emails" and not self.form_values("email") else str(err))
         try:
             outcome = await self.desk.decide(emails, status, note, self.email)
         except NotFound as err:
@@ -206,16 +206,19 @@ class AdminBetaPage(PageHandler):
         except HubError as err:
             self.set_status(502)
             return await self._show(error=str(err))
-        await self._show(message=self.outcome_message(outcome, t))
+        await self._show(message=self.outcome_message(outcome, _))
 
     @staticmethod
-    def outcome_message(outcome: Outcome, t) -> str:
+    def outcome_message(outcome: Outcome, _: Callable[[str], str]) -> str:
         """What really happened: saved, mailed, left as it was, servers stopped."""
-        said = [t("admin.done", count=len(outcome.changed), mailed=len(outcome.mailed))]
+        said = [_("%(count)s decision(s) saved; %(mailed)s e-mail(s) queued.")
+                % {"count": len(outcome.changed), "mailed": len(outcome.mailed)}]
         if outcome.unchanged:
-            said.append(t("admin.unchanged", people=", ".join(outcome.unchanged)))
+            said.append(_("Already decided that way, so nothing changed and no e-mail was queued: %(people)s.")
+                        % {"people": ", ".join(outcome.unchanged)})
         if outcome.revoked:
-            said.append(t("admin.revoked", people=", ".join(outcome.revoked)))
+            said.append(_("Access revoked: the running servers of %(people)s were stopped.")
+                        % {"people": ", ".join(outcome.revoked)})
         return " ".join(said)
 
 

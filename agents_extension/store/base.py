@@ -69,6 +69,14 @@ class Person:
 
 
 @dataclass
+class BetaChanges:
+    """People whose beta status changed after a cursor, and the cursor to ask from next time."""
+
+    people: list[Person]  # as they are now, each once
+    cursor: str  # opaque: only the backend that made it can read it
+
+
+@dataclass
 class Agent:
     id: str
     owner: str
@@ -161,6 +169,21 @@ class Store(abc.ABC):
         Deciding the status the person already has changes nothing: their earlier
         decision stays and the messages are not queued. The person is returned as
         stored, so ``decision`` tells the two apart. Raises NotFound for an unknown person."""
+
+    @abc.abstractmethod
+    async def beta_changes_cursor(self) -> str:
+        """Where "changed since" begins now: ``beta_changes_since`` of it lists the changes after this call.
+
+        Reads at most one record, so the beta-group sync can take it before a full list."""
+
+    @abc.abstractmethod
+    async def beta_changes_since(self, cursor: str) -> BetaChanges:
+        """People whose beta status changed (an application, a decision that changed it) after ``cursor``.
+
+        Reads only the changed records, so polling costs what changed, not how many people there are.
+        Sign-ins are not beta changes. Records stored before the store kept change stamps are
+        never listed: a full ``list_people`` covers them. Raises ValueError for a cursor this
+        backend did not make."""
 
     # -- agents ----------------------------------------------------------------
     @abc.abstractmethod
