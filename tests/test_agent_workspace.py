@@ -36,7 +36,7 @@ def test_an_agent_gets_a_folder_its_settings_instructions_and_a_kernelspec(works
     assert (folder / "CLAUDE.md").read_text() == "Cite sources.\n"
     settings = load_agent(folder, workspace.settings_path("a1"))  # what the Claude kernel will read
     assert (settings.name, settings.instructions, settings.model, settings.allowed_tools, settings.max_turns, settings.id) == (
-        "Market researcher", "Cite sources.", "claude-sonnet-4-5", ("Read",), 10, "a1")
+        "Market researcher", "Cite sources.", "claude-sonnet-4-5", ["Read"], 10, "a1")
     spec = json.loads((workspace.kernels_dir / "claude-market-researcher" / "kernel.json").read_text())
     assert spec == kernelspec(agent(), folder, workspace.settings_path("a1"))
 

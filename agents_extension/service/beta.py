@@ -23,43 +23,32 @@ from typing import Any
 
 from email_hook.templates import compose
 
+from oma_contract import BetaApplicationForm, BetaDecisionForm, BetaStatus, FieldInvalid, Language
+
 from ..store import BetaApplication, BetaDecision, Conflict, NotFound, Person, Store
 from .hub_api import HubAPI
-from .text_fields import FieldInvalid, check_text
 
 log = logging.getLogger("oh-my-agent.service")
 
 PANEL = "jupyterhub-group"  # who decided, when the decision was made in the admin panel
-FIELD_LIMITS = {"name": 120, "purpose": 2000, "organisation": 200, "note": 2000, "email": 254}
-LANGUAGES = ("en", "ko")
-DECISIONS = {"approve": "approved", "reject": "rejected"}
 
 
 def check_application(name: Any, purpose: Any, organisation: Any) -> tuple[str, str, str]:
     """An application as stored, from the page's form or the API's JSON alike."""
-    return (
-        check_text("name", name, FIELD_LIMITS["name"], one_line=True, required="Please fill in 'name'."),
-        check_text("purpose", purpose, FIELD_LIMITS["purpose"], one_line=False, required="Please fill in 'purpose'."),
-        check_text("organisation", organisation, FIELD_LIMITS["organisation"], one_line=True),
-    )
+    form = BetaApplicationForm.check({"name": name, "purpose": purpose, "organisation": organisation})
+    return form.name, form.purpose, form.organisation
 
 
 def check_language(language: Any) -> str:
-    if language not in LANGUAGES:
-        raise FieldInvalid("language", "language must be 'en' or 'ko'.")
-    return language
+    if language not in tuple(Language):
+        raise FieldInvalid("language", f"'language' must be one of {', '.join(Language)}.")
+    return Language(language).value
 
 
 def check_decision(emails: Any, decision: Any, note: Any) -> tuple[list[str], str, str]:
     """Who, which status and the note of a decision, from the admin page's form or the API's JSON alike."""
-    if not isinstance(emails, list) or not emails:
-        raise FieldInvalid("emails", "emails must be a non-empty list of e-mail addresses: select at least one person.")
-    addresses = [check_text("emails", e, FIELD_LIMITS["email"], one_line=True,
-                            required="emails must not hold an empty address.").lower() for e in emails]
-    if decision not in DECISIONS:
-        raise FieldInvalid("decision", "decision must be 'approve' or 'reject'.")
-    note = check_text("note", note, FIELD_LIMITS["note"], one_line=False)
-    return list(dict.fromkeys(addresses)), DECISIONS[decision], note
+    form = BetaDecisionForm.check({"emails": emails, "decision": decision, "note": note})
+    return list(dict.fromkeys(e.lower() for e in form.emails)), form.decision.status.value, form.note
 
 
 @dataclass
@@ -116,7 +105,7 @@ class BetaDesk:
     async def decide(self, emails: list[str], status: str, note: str, by: str) -> Outcome:
         """Approve or reject several people; approval takes effect in the hub first, and a
         revocation stops the person's running server."""
-        if status not in ("approved", "rejected"):
+        if status not in (BetaStatus.APPROVED, BetaStatus.REJECTED):
             raise ValueError("decision must be 'approve' or 'reject'")
         async with self._lock:
             known = []
