@@ -163,7 +163,8 @@ def test_if_match_holds_the_version_its_etag_gave(header, version):
     assert if_match_version(header) == version
 
 
-@pytest.mark.parametrize("header", ['"abc"', '"0"', "-1", '"3", "4"'])
+@pytest.mark.parametrize("header", ['"abc"', '"0"', "-1", '"3", "4"', '"²"', "²", "٣", '"' + "9" * 5000 + '"',
+                                    "9" * 19])
 def test_an_if_match_that_is_not_a_version_is_refused(header):
     with pytest.raises(AgentFieldError) as refused:
         if_match_version(header)

@@ -180,3 +180,33 @@ def test_each_enum_is_spelled_once_in_the_repository(enum):
             if pattern.search(line):
                 restated.append(f"{name}:{number}: {line.strip()}")
     assert not restated, f"{enum.__name__} restated outside the contract:\n" + "\n".join(restated)
+
+
+def _refs(value):
+    if isinstance(value, dict):
+        if "$ref" in value:
+            yield value["$ref"]
+        for item in value.values():
+            yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+
+
+def test_the_openapi_documents_schemas_are_the_contracts():
+    from agents_extension.service.openapi import openapi_document
+
+    document = openapi_document("/services/agents/", ("model-a", "model-b"))
+    schemas = document["components"]["schemas"]
+    assert document["openapi"].startswith("3.1")
+    for ref in _refs(document):
+        assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas, ref
+    create = schemas["AgentCreate"]
+    assert set(create["properties"]) == set(AgentCreate.model_fields) and create["additionalProperties"] is False
+    assert create["properties"]["name"]["maxLength"] == 80
+    assert create["properties"]["model"]["anyOf"][0]["enum"] == ["model-a", "model-b"]
+    assert schemas["PermissionMode"]["enum"] == list(PermissionMode)
+    assert schemas["AgentStatus"]["enum"] == list(AgentStatus)
+    assert schemas["SessionStatus"]["enum"] == list(SessionStatus)
+    assert schemas["SessionReport"]["properties"]["notebook"]["maxLength"] == 1024
+    assert schemas["BetaDecisionForm"]["properties"]["emails"]["minItems"] == 1
