@@ -10,9 +10,9 @@ in its OpenAPI document; the user server writes an agent's settings file with
 
 from .agent import (
     AGENT_DIR_ENV,
+    AGENT_LIMITS,
     DEFAULT_MODELS,
     INSTRUCTIONS_FILE,
-    LIMITS,
     OLD_SETTINGS_FILE,
     SETTINGS_ENV,
     Agent,
@@ -27,6 +27,7 @@ from .agent import (
     instructions_text,
 )
 from .beta import (
+    BETA_LIMITS,
     BetaApplication,
     BetaApplicationForm,
     BetaDecision,
@@ -43,7 +44,8 @@ from .problems import Contract, FieldInvalid
 from .session import Session, SessionReport, SessionStatus
 
 __all__ = [
-    "AGENT_DIR_ENV", "DEFAULT_MODELS", "INSTRUCTIONS_FILE", "LIMITS", "OLD_SETTINGS_FILE", "SETTINGS_ENV",
+    "AGENT_DIR_ENV", "AGENT_LIMITS", "BETA_LIMITS", "DEFAULT_MODELS", "INSTRUCTIONS_FILE", "OLD_SETTINGS_FILE",
+    "SETTINGS_ENV",
     "Agent", "AgentChanges", "AgentCreate", "AgentReplace", "AgentSettingsFile", "AgentStatus",
     "BetaApplication", "BetaApplicationForm", "BetaDecision", "BetaDecisionForm", "BetaStatus", "Contract",
     "Email", "FieldInvalid", "HeadlessPolicy", "Language", "MessageStatus", "OutboxMessage", "PermissionMode",

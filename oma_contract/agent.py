@@ -60,25 +60,25 @@ class HeadlessPolicy(StrEnum):
     ALLOW = "allow"
 
 
-LIMITS = {
+AGENT_LIMITS = {
     "name": 80, "description": 500, "instructions": 20_000, "tools": 100, "tool": 200,
     "max_turns": (1, 500), "max_budget_usd": 1000, "slug": 40,
 }
 
-AgentName = Text(LIMITS["name"], one_line=True, required=True, name=True)
-Description = Text(LIMITS["description"], one_line=False)
-Instructions = Text(LIMITS["instructions"], one_line=False, strip=False)
-ToolName = Text(LIMITS["tool"], one_line=True, required=True, name=True)
-Tools = Annotated[list[ToolName], Field(max_length=LIMITS["tools"],
+AgentName = Text(AGENT_LIMITS["name"], one_line=True, required=True, name=True)
+Description = Text(AGENT_LIMITS["description"], one_line=False)
+Instructions = Text(AGENT_LIMITS["instructions"], one_line=False, strip=False)
+ToolName = Text(AGENT_LIMITS["tool"], one_line=True, required=True, name=True)
+Tools = Annotated[list[ToolName], Field(max_length=AGENT_LIMITS["tools"],
                                         description='Tools in Claude Code\'s rule syntax, e.g. "Read", "Bash(ls:*)"')]
-MaxTurns = Annotated[StrictInt, Field(ge=LIMITS["max_turns"][0], le=LIMITS["max_turns"][1])]
-Budget = Annotated[float, Strict(), Field(gt=0, le=LIMITS["max_budget_usd"], allow_inf_nan=False)]
+MaxTurns = Annotated[StrictInt, Field(ge=AGENT_LIMITS["max_turns"][0], le=AGENT_LIMITS["max_turns"][1])]
+Budget = Annotated[float, Strict(), Field(gt=0, le=AGENT_LIMITS["max_budget_usd"], allow_inf_nan=False)]
 Version = Annotated[StrictInt, Field(ge=1, description="Grows by one with every change")]
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=LIMITS["slug"])]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=AGENT_LIMITS["slug"])]
 
-_low, _high = LIMITS["max_turns"]
+_low, _high = AGENT_LIMITS["max_turns"]
 _AGENT_RULES = {
-    "name": f"a name of 1 to {LIMITS['name']} characters (text, on one line)",
+    "name": f"a name of 1 to {AGENT_LIMITS['name']} characters (text, on one line)",
     "description": "text", "instructions": "text", "slug": "a folder name", "id": "the agent's id",
     "permission_mode": "one of " + ", ".join(PermissionMode),
     "status": "one of " + ", ".join(AgentStatus),
@@ -87,7 +87,8 @@ _AGENT_RULES = {
     "disallowed_tools": 'a list of tool names, such as ["WebFetch"]',
     "allowed_tools.entry": "a tool name (non-empty text)", "disallowed_tools.entry": "a tool name (non-empty text)",
     "max_turns": f"a whole number from {_low} to {_high}, or null for no limit",
-    "max_budget_usd": f"an amount in US dollars above 0 and at most {LIMITS['max_budget_usd']}, or null for no limit",
+    "max_budget_usd": f"an amount in US dollars above 0 and at most {AGENT_LIMITS['max_budget_usd']}, "
+                      "or null for no limit",
     "model": "a model name, or null for Claude Code's default",
     "version": "the agent's version number (a whole number from 1)",
 }

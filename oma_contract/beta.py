@@ -11,7 +11,7 @@ from pydantic import Field
 from .problems import Contract
 from .text import Text
 
-LIMITS = {"name": 120, "purpose": 2000, "organisation": 200, "note": 2000, "email": 254}
+BETA_LIMITS = {"name": 120, "purpose": 2000, "organisation": 200, "note": 2000, "email": 254}
 
 
 class BetaStatus(StrEnum):
@@ -39,7 +39,7 @@ class Language(StrEnum):
     KO = "ko"
 
 
-Email = Text(LIMITS["email"], one_line=True, required=True, name=True)
+Email = Text(BETA_LIMITS["email"], one_line=True, required=True, name=True)
 
 
 class BetaApplicationForm(Contract):
@@ -47,14 +47,14 @@ class BetaApplicationForm(Contract):
 
     noun: ClassVar[str] = "beta application"
     rules: ClassVar[dict[str, str]] = {
-        "name": f"your name (text, 1 to {LIMITS['name']} characters)",
-        "purpose": f"what you want to use agents for (1 to {LIMITS['purpose']:,} characters)",
+        "name": f"your name (text, 1 to {BETA_LIMITS['name']} characters)",
+        "purpose": f"what you want to use agents for (1 to {BETA_LIMITS['purpose']:,} characters)",
         "organisation": "text", "language": "'en' or 'ko'",
     }
 
-    name: Text(LIMITS["name"], one_line=True, required=True, name=True)
-    purpose: Text(LIMITS["purpose"], one_line=False, required=True)
-    organisation: Text(LIMITS["organisation"], one_line=True, name=True) = ""
+    name: Text(BETA_LIMITS["name"], one_line=True, required=True, name=True)
+    purpose: Text(BETA_LIMITS["purpose"], one_line=False, required=True)
+    organisation: Text(BETA_LIMITS["organisation"], one_line=True, name=True) = ""
     language: Language | None = Field(None, description="For e-mails to you; default: your browser's language")
 
 
@@ -70,7 +70,7 @@ class BetaDecisionForm(Contract):
 
     emails: Annotated[list[Email], Field(min_length=1, max_length=1000)]
     decision: Verdict
-    note: Text(LIMITS["note"], one_line=False) = ""
+    note: Text(BETA_LIMITS["note"], one_line=False) = ""
 
 
 class BetaApplication(Contract):

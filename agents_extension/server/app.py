@@ -17,7 +17,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from oma_contract import AgentCreate, AgentStatus, PermissionMode
+from oma_contract import AGENT_LIMITS, AgentCreate, AgentStatus, PermissionMode
 
 from ..service.i18n import pick_language
 from .dashboard_text import dashboard_text
@@ -159,7 +159,7 @@ class Dashboard(JupyterHandler):
         language = pick_language(self.request.headers.get("Accept-Language"))
         page = self.settings["oma_templates"].get_template("dashboard.html").render(
             lang=language, text=dashboard_text(language), base_url=self.base_url,
-            permission_modes=list(PermissionMode), statuses=list(AgentStatus),
+            permission_modes=list(PermissionMode), statuses=list(AgentStatus), limits=AGENT_LIMITS,
             new_agent=AgentCreate.model_construct(name="").model_dump(mode="json", include={"permission_mode", "status"}),
             xsrf_token=self.xsrf_token.decode(),
             hub_home=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/home",

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from typing import Any, Iterable
 
-from oma_contract import DEFAULT_MODELS, LIMITS, AgentChanges, AgentCreate, AgentReplace, FieldInvalid, SessionReport
+from oma_contract import DEFAULT_MODELS, AGENT_LIMITS, AgentChanges, AgentCreate, AgentReplace, FieldInvalid, SessionReport
 
 from ..store.rules import agent_name_key
 
@@ -70,7 +70,7 @@ def name_taken(name: str, other_names: Iterable[str]) -> bool:
 
 
 # -- folder names --------------------------------------------------------------------
-SLUG_MAX = LIMITS["slug"]
+SLUG_MAX = AGENT_LIMITS["slug"]
 
 
 def derive_slug(name: str) -> str:

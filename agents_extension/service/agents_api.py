@@ -15,7 +15,7 @@ from typing import Any
 
 from tornado import web
 
-from oma_contract import LIMITS, AgentStatus, PermissionMode
+from oma_contract import AGENT_LIMITS, AgentStatus, PermissionMode
 
 from ..store import Agent, AgentUsage, Conflict, NotFound, Session
 from ..store.rules import usage_by_agent
@@ -204,5 +204,5 @@ class AgentOptionsAPI(AgentsAPIHandler):
             "permission_modes": list(PermissionMode),
             "statuses": list(AgentStatus),
             "limits": {key: list(value) if isinstance(value, tuple) else value
-                       for key, value in LIMITS.items() if key != "slug"},
+                       for key, value in AGENT_LIMITS.items() if key != "slug"},
         })

@@ -20,7 +20,7 @@ from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
 from pydantic import TypeAdapter, ValidationError
 from tornado import web
 
-from oma_contract import BetaStatus, Email, FieldInvalid
+from oma_contract import BETA_LIMITS, BetaStatus, Email, FieldInvalid
 
 from ..store import Conflict, NotFound, Person
 from .beta import BetaDesk, Outcome, check_decision
@@ -140,7 +140,7 @@ class PageHandler(ServiceHandler):
             login_url="/hub/login", logout_url="/hub/logout", no_spawner_check=True,
             parsed_scopes={"admin-ui"} if self.is_admin else set(), xsrf_token=self.xsrf_token.decode(),
             xsrf_form_html=self.xsrf_form_html, url=self.url, services=[],
-            beta_admin_url=self.url("admin/beta"), outbox_url=self.url("admin/outbox"), **context,
+            beta_admin_url=self.url("admin/beta"), outbox_url=self.url("admin/outbox"), limits=BETA_LIMITS, **context,
         )
         self.set_header("Content-Language", language)
         self.finish(page)
