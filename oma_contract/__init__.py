@@ -1,8 +1,10 @@
 """The platform's one contract: what an agent, its settings file, a session report and a
 beta application are, with their enums and limits, as pydantic models.
 
-Every component imports it (the store, the agents service, the e-mail hook, the
-user-server extension, the Claude kernel) and it imports none of them. The
+Every component may import it (the store, the agents service, the e-mail hook,
+the user-server extension, the Claude kernel) and it imports none of them: only
+pydantic. ``folder_files`` is here too, since the user server and the kernel
+both write in agent folders and neither may import the other. The
 service validates requests with these models and publishes their JSON Schemas
 in its OpenAPI document; the user server writes an agent's settings file with
 ``AgentSettingsFile`` and the kernel reads it with the same model.
