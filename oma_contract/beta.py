@@ -49,7 +49,7 @@ class BetaApplicationForm(Contract):
     rules: ClassVar[dict[str, str]] = {
         "name": f"your name (text, 1 to {BETA_LIMITS['name']} characters)",
         "purpose": f"what you want to use agents for (1 to {BETA_LIMITS['purpose']:,} characters)",
-        "organisation": "text", "language": "'en' or 'ko'",
+        "organisation": "text", "language": "one of " + ", ".join(Language),
     }
 
     name: Text(BETA_LIMITS["name"], one_line=True, required=True, name=True)
@@ -65,7 +65,7 @@ class BetaDecisionForm(Contract):
     rules: ClassVar[dict[str, str]] = {
         "emails": "a non-empty list of e-mail addresses: select at least one person",
         "emails.entry": "an e-mail address",
-        "decision": "'approve' or 'reject'", "note": "text",
+        "decision": "one of " + ", ".join(Verdict), "note": "text",
     }
 
     emails: Annotated[list[Email], Field(min_length=1, max_length=1000)]

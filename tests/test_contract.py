@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents_extension.service.beta import check_application, check_decision, check_language
+from agents_extension.service.beta import check_application, check_decision
 from claude_kernel.usage_report import SessionReport as KernelSessionReport
 from oma_contract import (
     AgentCreate,
@@ -58,7 +58,7 @@ def test_an_agent_name_refuses_what_is_not_plain_visible_text(value, words):
 @pytest.mark.parametrize(("value", "words"), BAD_NAMES)
 def test_a_beta_applicants_name_refuses_the_same(value, words):
     with pytest.raises(FieldInvalid, match=re.escape(words)) as refused:
-        check_application(value, "Research", "")
+        check_application({"name": value, "purpose": "Research"})
     assert refused.value.field == "name"
 
 
@@ -109,15 +109,26 @@ def test_the_kernel_makes_any_notebook_path_sendable():
 ])
 def test_an_application_is_checked_field_by_field(form, field):
     with pytest.raises(FieldInvalid) as refused:
-        check_application(*form)
+        check_application(dict(zip(("name", "purpose", "organisation"), form)))
     assert refused.value.field == field
 
 
-@pytest.mark.parametrize("language", ["fr", None, 1, "EN"])
-def test_a_language_must_be_one_the_platform_writes(language):
-    with pytest.raises(FieldInvalid) as refused:
-        check_language(language)
-    assert refused.value.field == "language" and "en, ko" in str(refused.value)
+@pytest.mark.parametrize(("form", "field", "words"), [
+    ({"purpose": "x"}, "name", "required"),
+    ({"name": "A", "purpose": "x", "language": "fr"}, "language", "one of en, ko"),
+    ({"name": "A", "purpose": "x", "language": 1}, "language", "one of en, ko"),
+    ({"name": "A", "purpose": "x", "email": "a@example.org"}, "email", "not a beta application field"),
+    (["A", "x"], "", "JSON object"),
+])
+def test_an_application_is_refused_whole_when_its_shape_is_wrong(form, field, words):
+    with pytest.raises(FieldInvalid, match=re.escape(words)) as refused:
+        check_application(form)
+    assert refused.value.field == field
+
+
+def test_an_application_comes_back_trimmed_with_its_language():
+    sent = check_application({"name": " Ada ", "purpose": " Research \n", "language": "ko"})
+    assert (sent.name, sent.purpose, sent.organisation, sent.language) == ("Ada", "Research", "", "ko")
 
 
 @pytest.mark.parametrize(("emails", "decision", "note", "field"), [
@@ -129,13 +140,14 @@ def test_a_language_must_be_one_the_platform_writes(language):
 ])
 def test_a_decision_is_checked_field_by_field(emails, decision, note, field):
     with pytest.raises(FieldInvalid) as refused:
-        check_decision(emails, decision, note)
+        check_decision({"emails": emails, "decision": decision, "note": note})
     assert refused.value.field == field
 
 
 def test_a_decision_comes_back_lower_cased_once_each():
-    assert check_decision(["A@Example.org", "a@example.org"], "approve", " Welcome ") == (["a@example.org"], "approved", "Welcome")
-    assert check_decision(["b@example.org"], "reject", "") == (["b@example.org"], "rejected", "")
+    assert check_decision({"emails": ["A@Example.org", "a@example.org"], "decision": "approve", "note": " Welcome "}) == (
+        ["a@example.org"], "approved", "Welcome")
+    assert check_decision({"emails": ["b@example.org"], "decision": "reject"}) == (["b@example.org"], "rejected", "")
 
 
 def test_the_settings_file_keeps_unknown_keys_and_reads_nulls_as_unset():

@@ -33,22 +33,16 @@ log = logging.getLogger("oh-my-agent.service")
 PANEL = "jupyterhub-group"  # who decided, when the decision was made in the admin panel
 
 
-def check_application(name: Any, purpose: Any, organisation: Any) -> tuple[str, str, str]:
-    """An application as stored, from the page's form or the API's JSON alike."""
-    form = BetaApplicationForm.check({"name": name, "purpose": purpose, "organisation": organisation})
-    return form.name, form.purpose, form.organisation
+def check_application(form: Any) -> BetaApplicationForm:
+    """An application as sent (a mapping of its fields), from the page's form or the API's JSON alike."""
+    return BetaApplicationForm.check(form)
 
 
-def check_language(language: Any) -> str:
-    if language not in tuple(Language):
-        raise FieldInvalid("language", f"'language' must be one of {', '.join(Language)}.")
-    return Language(language).value
-
-
-def check_decision(emails: Any, decision: Any, note: Any) -> tuple[list[str], str, str]:
-    """Who, which status and the note of a decision, from the admin page's form or the API's JSON alike."""
-    form = BetaDecisionForm.check({"emails": emails, "decision": decision, "note": note})
-    return list(dict.fromkeys(e.lower() for e in form.emails)), form.decision.status.value, form.note
+def check_decision(form: Any) -> tuple[list[str], str, str]:
+    """Who (lower-cased, each once), which status and the note of a decision (a mapping of its fields),
+    from the admin page's form or the API's JSON alike."""
+    decision = BetaDecisionForm.check(form)
+    return list(dict.fromkeys(e.lower() for e in decision.emails)), decision.decision.status.value, decision.note
 
 
 @dataclass
@@ -88,10 +82,12 @@ class BetaDesk:
             "admin_url": f"{self.hub_url}/services/agents/admin/beta",
         }
 
-    async def apply(self, email: str, name: Any, purpose: Any, organisation: Any, language: Any) -> Person:
-        name, purpose, organisation = check_application(name, purpose, organisation)
-        language = check_language(language)
-        application = BetaApplication(name=name, purpose=purpose, organisation=organisation,
+    async def apply(self, email: str, form: Any, language: Language) -> Person:
+        """Record an application (``form``: its fields; ``language``: the one to write to the person in
+        when the form names none) and queue its e-mails."""
+        sent = check_application(form)
+        language = Language(sent.language or language).value
+        application = BetaApplication(name=sent.name, purpose=sent.purpose, organisation=sent.organisation,
                                       language=language, applied_at=datetime.now(timezone.utc))
         draft = Person(email=email, application=application)
         context = self._context(draft)

@@ -173,7 +173,7 @@ class ApplyPage(PageHandler):
         form = {k: self.form_value(k) for k in ("name", "purpose", "organisation")}
         error = None
         try:
-            await self.desk.apply(self.email, form["name"], form["purpose"], form["organisation"], self.language)
+            await self.desk.apply(self.email, form, self.language)
         except FieldInvalid as err:
             error = str(err)
             self.set_status(400)
@@ -198,7 +198,8 @@ class AdminBetaPage(PageHandler):
         self.require_admin()
         t = translator(self.language)
         try:
-            emails, status, note = check_decision(self.form_values("email"), self.form_value("action"), self.form_value("note"))
+            emails, status, note = check_decision({"emails": self.form_values("email"), "decision": self.form_value("action"),
+                                                   "note": self.form_value("note")})
         except FieldInvalid as err:
             self.set_status(400)
             return await self._show(error=t("admin.pick") if err.field == "emails" and not self.form_values("email") else str(err))
@@ -300,8 +301,7 @@ class ApplicationsAPI(APIHandler):
     async def post(self) -> None:
         data = self.body()
         try:
-            person = await self.desk.apply(self.email, data.get("name", ""), data.get("purpose", ""),
-                                           data.get("organisation", ""), data.get("language") or self.language)
+            person = await self.desk.apply(self.email, data, self.language)
         except FieldInvalid as err:
             raise FieldError(err.field, str(err)) from None
         except Conflict:
@@ -333,7 +333,7 @@ class DecisionsAPI(APIHandler):
         self.require_admin()
         data = self.body()
         try:
-            emails, status, note = check_decision(data.get("emails"), data.get("decision"), data.get("note", ""))
+            emails, status, note = check_decision(data)
         except FieldInvalid as err:
             raise FieldError(err.field, str(err)) from None
         try:

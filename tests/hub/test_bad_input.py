@@ -120,3 +120,19 @@ def test_an_application_with_a_lone_surrogate_is_refused(hub):
     body = '{"name": "Lone \\ud800", "purpose": "tests"}'
     refused(hub.api(token, "POST", SERVICE + "api/beta/applications", data=body, headers=JSON), "name")
     assert hub.api(token, "GET", SERVICE + "api/me").json()["beta_status"] == "none"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"name": "Ann", "purpose": "tests", "beta_status": "approved"}, "beta_status"),
+    ({"name": "Ann", "purpose": "tests", "language": "fr"}, "language"),
+    ({"purpose": "tests"}, "name"),
+])
+def test_an_application_is_checked_whole_as_the_document_says(hub, body, field):
+    token = hub.token_for(hub.sign_in(f"shape-{uuid.uuid4().hex[:6]}@example.org"))
+    refused(hub.api(token, "POST", SERVICE + "api/beta/applications", json=body), field)
+    assert hub.api(token, "GET", SERVICE + "api/me").json()["beta_status"] == "none"
+
+
+def test_a_decision_with_a_field_it_does_not_have_is_refused(hub, admin_token):
+    body = {"emails": ["someone@example.org"], "decision": "approve", "notify": False}
+    refused(hub.api(admin_token, "POST", SERVICE + "api/beta/decisions", json=body), "notify")
