@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,12 @@ def test_the_openapi_documents_schemas_are_the_contracts():
     assert schemas["SessionStatus"]["enum"] == list(SessionStatus)
     assert schemas["SessionReport"]["properties"]["notebook"]["maxLength"] == 1024
     assert schemas["BetaDecisionForm"]["properties"]["emails"]["minItems"] == 1
+
+
+def test_the_contract_imports_none_of_the_components():
+    """Every component may import the contract, so it may import none of them (pydantic only)."""
+    probe = ("import sys, oma_contract; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'agents_extension', 'claude_kernel', 'email_hook', 'hub_config', 'tornado', 'jupyter_server'}))")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
