@@ -20,6 +20,7 @@ from .agent import (
     Agent,
     AgentChanges,
     AgentCreate,
+    AgentOptions,
     AgentReplace,
     AgentSettingsFile,
     AgentStatus,
@@ -48,7 +49,7 @@ from .session import Session, SessionReport, SessionStatus
 __all__ = [
     "AGENT_DIR_ENV", "AGENT_LIMITS", "BETA_LIMITS", "DEFAULT_MODELS", "INSTRUCTIONS_FILE", "OLD_SETTINGS_FILE",
     "SETTINGS_ENV",
-    "Agent", "AgentChanges", "AgentCreate", "AgentReplace", "AgentSettingsFile", "AgentStatus",
+    "Agent", "AgentChanges", "AgentCreate", "AgentOptions", "AgentReplace", "AgentSettingsFile", "AgentStatus",
     "BetaApplication", "BetaApplicationForm", "BetaDecision", "BetaDecisionForm", "BetaStatus", "Contract",
     "Email", "FieldInvalid", "HeadlessPolicy", "Language", "MessageStatus", "OutboxMessage", "PermissionMode",
     "Person", "Session", "SessionReport", "SessionStatus", "Usage", "Verdict", "folder_files", "instructions_text",

@@ -180,6 +180,18 @@ class Agent(Contract):
     usage: Usage | None = None
 
 
+class AgentOptions(Contract):
+    """What an agent form may offer (the user server cannot read the service's settings)."""
+
+    models: list[str] = Field(description="The service's OMA_MODELS setting")
+    permission_modes: list[PermissionMode] = list(PermissionMode)
+    statuses: list[AgentStatus] = list(AgentStatus)
+    limits: dict[str, int | list[int]] = Field(
+        default_factory=lambda: {key: list(value) if isinstance(value, tuple) else value
+                                 for key, value in AGENT_LIMITS.items() if key != "slug"},
+        description="Characters per text field, entries per tool list, and the bounds of max_turns and max_budget_usd")
+
+
 class AgentSettingsFile(Contract):
     """The settings file a Claude kernel obeys. Every key is optional (a hand-written file may hold
     only some); keys the kernel does not know are kept, not refused."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from tornado import web
 
-from oma_contract import AGENT_LIMITS, AgentStatus, PermissionMode
+from oma_contract import AgentOptions
 
 from ..store import Agent, AgentUsage, Conflict, NotFound, Session
 from ..store.rules import usage_by_agent
@@ -199,10 +199,4 @@ class SessionsAPI(AgentsAPIHandler):
 class AgentOptionsAPI(AgentsAPIHandler):
     async def get(self) -> None:
         """What the agent form may offer: the user server cannot read the service's settings."""
-        self.send({
-            "models": list(self.models),
-            "permission_modes": list(PermissionMode),
-            "statuses": list(AgentStatus),
-            "limits": {key: list(value) if isinstance(value, tuple) else value
-                       for key, value in AGENT_LIMITS.items() if key != "slug"},
-        })
+        self.send(AgentOptions(models=list(self.models)).model_dump(mode="json"))

@@ -16,6 +16,7 @@ from oma_contract import (
     Agent,
     AgentChanges,
     AgentCreate,
+    AgentOptions,
     AgentReplace,
     BetaApplicationForm,
     BetaDecisionForm,
@@ -31,7 +32,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 # Request bodies are documented as the service reads them, responses as it writes them.
 _INPUTS: tuple[type[BaseModel], ...] = (AgentCreate, AgentReplace, AgentChanges, SessionReport,
                                         BetaApplicationForm, BetaDecisionForm)
-_OUTPUTS: tuple[type[BaseModel], ...] = (Agent, Session, Person, OutboxMessage)
+_OUTPUTS: tuple[type[BaseModel], ...] = (Agent, AgentOptions, Session, Person, OutboxMessage)
 
 
 class Error(Contract):
@@ -113,8 +114,7 @@ def _agent_paths() -> dict[str, Any]:
             "responses": {"200": _json(session, "The session as stored"), **_errors(400, 403, 404)}}},
         "/api/agent-options": {"get": {
             "summary": "What an agent form may offer: models, permission modes, statuses, limits",
-            "responses": {"200": {"description": "Choices and limits", "content": {"application/json": {}}},
-                          **_errors(403)}}},
+            "responses": {"200": _json(_ref(AgentOptions), "Choices and limits"), **_errors(403)}}},
     }
 
 
