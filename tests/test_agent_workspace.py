@@ -37,7 +37,7 @@ def test_an_agent_gets_a_folder_its_settings_instructions_and_a_kernelspec(works
     assert (folder / "CLAUDE.md").read_text() == "Cite sources.\n"
     settings = load_agent(folder, workspace.settings_path("a1"))  # what the Claude kernel will read
     assert (settings.name, settings.instructions, settings.model, settings.allowed_tools, settings.max_turns, settings.id) == (
-        "Market researcher", "Cite sources.", "claude-sonnet-4-5", ("Read",), 10, "a1")
+        "Market researcher", "Cite sources.", "claude-sonnet-4-5", ["Read"], 10, "a1")
     spec = json.loads((workspace.kernels_dir / "claude-market-researcher" / "kernel.json").read_text())
     assert spec == kernelspec(agent(), folder, workspace.settings_path("a1"))
 
@@ -121,6 +121,27 @@ def test_reconcile_adds_missing_agents_and_trashes_ones_the_service_no_longer_ha
 
 
 # -- what an agent leaves in its folder steers nothing -------------------------------
+@pytest.mark.parametrize("bad", [
+    {"allowed_tools": ["Read", "\udfff"]},  # stored before the service refused lone surrogates
+    {"name": "Bad\ud800"},
+    {"permission_mode": "yolo"},
+    {"slug": "../escape"},
+])
+def test_reconcile_skips_an_agent_it_cannot_set_up_and_sets_up_the_others(workspace, bad, caplog):
+    broken = agent(id="a0", name="Broken", slug="broken", **{k: v for k, v in bad.items() if k not in ("name", "slug")})
+    broken.update(bad)
+    workspace.reconcile([broken, agent(id="a2", name="Second", slug="second")])
+    assert (workspace.root / "second" / "CLAUDE.md").is_file() and workspace.settings_path("a2").is_file()
+    assert not workspace.settings_path("a0").exists()
+    assert "a0" in caplog.text and "could not be set up" in caplog.text
+
+
+def test_an_agent_the_kernel_could_not_use_is_refused_before_its_folder_changes(workspace):
+    with pytest.raises(ValueError, match="allowed_tools"):
+        workspace.sync(agent(allowed_tools=["\ud800"]))
+    assert not (workspace.root / "market-researcher").exists()
+
+
 @pytest.fixture
 def victims(tmp_path):
     """Files outside the agent's folder that its links point at: another person's, and a sibling agent's."""

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 from jupyter_core.paths import jupyter_data_dir
@@ -15,6 +16,8 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+from oma_contract import AGENT_LIMITS, AgentCreate, AgentStatus, PermissionMode
 
 from .dashboard_text import dashboard_text, request_language
 from .workspace import AGENTS_FOLDER, Workspace
@@ -63,8 +66,9 @@ class AgentsAPI(APIHandler):
 
     service_path = "api/agents"
 
-    async def _forward(self, agent_id: str | None) -> None:
-        path = self.service_path + (f"/{agent_id}" if agent_id else "")
+    async def _forward(self, agent_id: str | None, then: str = "") -> None:
+        # The id as one path segment, whatever it holds (tornado has decoded %2F into "/").
+        path = self.service_path + (f"/{quote(agent_id, safe='')}" if agent_id else "") + then
         if self.request.query:
             path += "?" + self.request.query
         headers = {"If-Match": self.request.headers["If-Match"]} if "If-Match" in self.request.headers else {}
@@ -122,6 +126,19 @@ class AgentsAPI(APIHandler):
         return agent_id
 
 
+class AgentSessionsAPI(AgentsAPI):
+    """``/api/agents/<id>/sessions``: the agent's Claude sessions, as the service lists them."""
+
+    @web.authenticated
+    async def get(self, agent_id: str) -> None:
+        await self._forward(agent_id, "/sessions")
+
+    async def post(self, agent_id: str) -> None:
+        raise web.HTTPError(405)
+
+    put = patch = delete = post
+
+
 class AgentOptionsAPI(AgentsAPI):
     """``/api/agent-options``: the models and limits the service accepts, for the dashboard's form."""
 
@@ -140,6 +157,8 @@ class Dashboard(JupyterHandler):
         language = request_language(self)
         page = self.settings["oma_templates"].get_template("dashboard.html").render(
             lang=language, text=dashboard_text(language), base_url=self.base_url,
+            permission_modes=list(PermissionMode), statuses=list(AgentStatus), limits=AGENT_LIMITS,
+            new_agent=AgentCreate.model_construct(name="").model_dump(mode="json", include={"permission_mode", "status"}),
             xsrf_token=self.xsrf_token.decode(),
             hub_home=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/home",
         )
@@ -191,6 +210,7 @@ def load(serverapp) -> None:
     serverapp.web_app.add_handlers(".*$", [
         (url_path_join(base, r"api/agents/?"), AgentsAPI),
         (url_path_join(base, r"api/agents/([^/]+)"), AgentsAPI),
+        (url_path_join(base, r"api/agents/([^/]+)/sessions"), AgentSessionsAPI),
         (url_path_join(base, r"api/agent-options"), AgentOptionsAPI),
         (url_path_join(base, r"agents/?"), Dashboard),
     ])

@@ -34,43 +34,26 @@ from typing import Any
 
 from email_hook.templates import compose
 
+from oma_contract import BetaApplicationForm, BetaDecisionForm, BetaStatus, FieldInvalid, Language
+
 from ..store import BetaApplication, BetaDecision, Conflict, NotFound, Person, Store
 from .hub_api import HubAPI
-from .text_fields import FieldInvalid, check_text
 
 log = logging.getLogger("oh-my-agent.service")
 
 PANEL = "jupyterhub-group"  # who decided, when the decision was made in the admin panel
-FIELD_LIMITS = {"name": 120, "purpose": 2000, "organisation": 200, "note": 2000, "email": 254}
-LANGUAGES = ("en", "ko")
-DECISIONS = {"approve": "approved", "reject": "rejected"}
 
 
-def check_application(name: Any, purpose: Any, organisation: Any) -> tuple[str, str, str]:
-    """An application as stored, from the page's form or the API's JSON alike."""
-    return (
-        check_text("name", name, FIELD_LIMITS["name"], one_line=True, required="Please fill in 'name'."),
-        check_text("purpose", purpose, FIELD_LIMITS["purpose"], one_line=False, required="Please fill in 'purpose'."),
-        check_text("organisation", organisation, FIELD_LIMITS["organisation"], one_line=True),
-    )
+def check_application(form: Any) -> BetaApplicationForm:
+    """An application as sent (a mapping of its fields), from the page's form or the API's JSON alike."""
+    return BetaApplicationForm.check(form)
 
 
-def check_language(language: Any) -> str:
-    if language not in LANGUAGES:
-        raise FieldInvalid("language", "language must be 'en' or 'ko'.")
-    return language
-
-
-def check_decision(emails: Any, decision: Any, note: Any) -> tuple[list[str], str, str]:
-    """Who, which status and the note of a decision, from the admin page's form or the API's JSON alike."""
-    if not isinstance(emails, list) or not emails:
-        raise FieldInvalid("emails", "emails must be a non-empty list of e-mail addresses: select at least one person.")
-    addresses = [check_text("emails", e, FIELD_LIMITS["email"], one_line=True,
-                            required="emails must not hold an empty address.").lower() for e in emails]
-    if decision not in DECISIONS:
-        raise FieldInvalid("decision", "decision must be 'approve' or 'reject'.")
-    note = check_text("note", note, FIELD_LIMITS["note"], one_line=False)
-    return list(dict.fromkeys(addresses)), DECISIONS[decision], note
+def check_decision(form: Any) -> tuple[list[str], str, str]:
+    """Who (lower-cased, each once), which status and the note of a decision (a mapping of its fields),
+    from the admin page's form or the API's JSON alike."""
+    decision = BetaDecisionForm.check(form)
+    return list(dict.fromkeys(e.lower() for e in decision.emails)), decision.decision.status.value, decision.note
 
 
 @dataclass
@@ -115,10 +98,12 @@ class BetaDesk:
             "admin_url": f"{self.hub_url}/services/agents/admin/beta",
         }
 
-    async def apply(self, email: str, name: Any, purpose: Any, organisation: Any, language: Any) -> Person:
-        name, purpose, organisation = check_application(name, purpose, organisation)
-        language = check_language(language)
-        application = BetaApplication(name=name, purpose=purpose, organisation=organisation,
+    async def apply(self, email: str, form: Any, language: Language) -> Person:
+        """Record an application (``form``: its fields; ``language``: the one to write to the person in
+        when the form names none) and queue its e-mails."""
+        sent = check_application(form)
+        language = Language(sent.language or language).value
+        application = BetaApplication(name=sent.name, purpose=sent.purpose, organisation=sent.organisation,
                                       language=language, applied_at=datetime.now(timezone.utc))
         draft = Person(email=email, application=application)
         context = self._context(draft)
@@ -132,7 +117,7 @@ class BetaDesk:
     async def decide(self, emails: list[str], status: str, note: str, by: str) -> Outcome:
         """Approve or reject several people; approval takes effect in the hub first, and a
         revocation stops the person's running server."""
-        if status not in ("approved", "rejected"):
+        if status not in (BetaStatus.APPROVED, BetaStatus.REJECTED):
             raise ValueError("decision must be 'approve' or 'reject'")
         async with self._lock:
             known = []

@@ -18,12 +18,13 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-BetaStatus = Literal["none", "pending", "approved", "rejected"]
-AgentStatus = Literal["draft", "active", "paused"]
-SessionStatus = Literal["active", "inactive", "closed"]
-MessageStatus = Literal["pending", "sent", "failed"]
+# The records' enums are the contract's; these dataclasses are the storage shape.
+from oma_contract import AgentStatus, BetaStatus, Language, MessageStatus, PermissionMode, SessionStatus
+
+# A person with one of these statuses may not apply again (apply_for_beta raises Conflict).
+APPLIED = (BetaStatus.PENDING, BetaStatus.APPROVED)
 
 
 class StoreError(Exception):
@@ -43,13 +44,13 @@ class BetaApplication:
     name: str
     purpose: str
     organisation: str = ""
-    language: str = "en"  # the language e-mails to this person are written in: "en" or "ko"
+    language: Language = Language.EN  # the language e-mails to this person are written in
     applied_at: datetime | None = None
 
 
 @dataclass
 class BetaDecision:
-    status: Literal["approved", "rejected"]
+    status: BetaStatus  # approved or rejected
     by: str  # the admin's e-mail, or "jupyterhub-group" when made in the admin panel
     note: str = ""
     at: datetime | None = None
@@ -63,7 +64,7 @@ class Person:
     google_id: str = ""
     created_at: datetime | None = None
     last_seen_at: datetime | None = None
-    beta_status: BetaStatus = "none"
+    beta_status: BetaStatus = BetaStatus.NONE
     application: BetaApplication | None = None
     decision: BetaDecision | None = None
 
@@ -85,12 +86,12 @@ class Agent:
     description: str = ""
     instructions: str = ""
     model: str | None = None
-    permission_mode: str = "default"
+    permission_mode: PermissionMode = PermissionMode.DEFAULT
     allowed_tools: list[str] = field(default_factory=list)
     disallowed_tools: list[str] = field(default_factory=list)
     max_turns: int | None = None
     max_budget_usd: float | None = None
-    status: AgentStatus = "draft"
+    status: AgentStatus = AgentStatus.DRAFT
     version: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -108,7 +109,7 @@ class Session:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
-    status: SessionStatus = "active"
+    status: SessionStatus = SessionStatus.ACTIVE
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -133,7 +134,7 @@ class OutboxMessage:
     html: str
     event: str  # what caused it, e.g. "beta.applied.applicant", "beta.approved"
     created_at: datetime | None = None
-    status: MessageStatus = "pending"
+    status: MessageStatus = MessageStatus.PENDING
     attempts: int = 0
     next_attempt_at: datetime | None = None
     lease_until: datetime | None = None

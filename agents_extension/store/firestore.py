@@ -38,6 +38,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from . import rules
 from .base import (
+    APPLIED,
     Agent,
     AgentUsage,
     BetaApplication,
@@ -208,7 +209,7 @@ class FirestoreStore(Store):
         async def work(transaction: Any) -> Person:
             snapshot = await ref.get(transaction=transaction)
             person = _read_person(snapshot.to_dict()) if snapshot.exists else Person(email=key, created_at=now)
-            if person.beta_status in ("pending", "approved"):
+            if person.beta_status in APPLIED:
                 raise Conflict(f"{key} has already applied for the beta (status: {person.beta_status})")
             person.beta_status = "pending"
             person.application = application

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from . import rules
 from .base import (
+    APPLIED,
     Agent,
     AgentUsage,
     BetaApplication,
@@ -394,7 +395,7 @@ class SQLiteStore(Store):
             with self._transaction() as db:
                 row = self._one("SELECT * FROM people WHERE email = ?", key)
                 person = _read_person(row) if row else Person(email=key, created_at=now)
-                if person.beta_status in ("pending", "approved"):
+                if person.beta_status in APPLIED:
                     raise Conflict(f"{key} has already applied for the beta (status: {person.beta_status})")
                 person.beta_status = "pending"
                 person.application = application

@@ -1,4 +1,4 @@
-"""Files in an agent's folder, written without following links.
+"""Files in an agent's folder, written without following links (the user server and the kernel both write there).
 
 An agent runs Bash in its folder, so any name there may be a link it planted
 (``CLAUDE.md -> ~/agents/other/CLAUDE.md``, ``.CLAUDE.md.tmp -> /home/someone/x``)
