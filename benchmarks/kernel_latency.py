@@ -59,9 +59,10 @@ overhead of the kernel / SDK / CLI, never model time):
    downloads ``--download-mb`` (default 128) from a local HTTP server
    standing for the internet (served with sendfile; reachable through
    ``CLAUDE_KERNEL_NETWORK_ALLOW``, since every address here is loopback)
-   with curl, which reports each rate: three times at full loopback speed
-   (what the path costs in CPU, on a machine whose two cores it shares) and
-   three times paced at ``--paced-mb-s`` (default 100 MB/s, a fast internet
+   with curl, which reports each rate: nine times at full loopback speed
+   (what the path costs in CPU, on a machine whose two cores it shares; each
+   takes a tenth of a second, so one moment of someone else's load would
+   decide a median of fewer) and three times paced at ``--paced-mb-s`` (default 100 MB/s, a fast internet
    link: what an agent would see). The same curls run directly by this
    script, outside any sandbox, right before each agent's download cell, give
    the direct rates: measured next to each other, both see the same load on
@@ -607,13 +608,13 @@ class DownloadServer:
         self.server.server_close()
 
 
-DOWNLOADS = 3
 PACES = ("full", "paced")
+DOWNLOADS = {"full": 9, "paced": 3}
 
 
 def download_command(address: str) -> str:
-    """Three downloads at full speed, then three paced; curl prints each one's rate."""
-    return "; ".join(f"for i in 1 2 3; do curl -sS -o /dev/null -w '{pace} %{{speed_download}}\\n' "
+    """The downloads at full speed, then the paced ones; curl prints each one's rate."""
+    return "; ".join(f"for i in $(seq {DOWNLOADS[pace]}); do curl -sS -o /dev/null -w '{pace} %{{speed_download}}\\n' "
                      f"http://{address}/{pace}; done" for pace in PACES)
 
 
@@ -643,7 +644,7 @@ def agent_download(kernel, model: FakeModel, address: str, timeout: float) -> di
                 inner = block.get("content")
                 shown = inner if isinstance(inner, str) else json.dumps(inner)
     rates = rates_in(shown)
-    if status != "ok" or any(len(found) != DOWNLOADS for found in rates.values()):
+    if status != "ok" or any(len(rates[pace]) != DOWNLOADS[pace] for pace in PACES):
         raise RuntimeError(f"the agent's download cell did not give {DOWNLOADS} rates (status {status}): {shown[:300]}")
     return rates
 
@@ -652,7 +653,7 @@ def bench_containment(args, model: FakeModel, agent: Path, tmp: Path, results: d
     rounds = max(args.containment_rounds, 1)
     cells = max(args.cells // rounds, 1)
     log(f"[containment] {rounds} rounds alternating {' / '.join(CONTAINMENTS)}: a kernel start, {cells} cells and a "
-        f"download cell ({DOWNLOADS} x {args.download_mb} MB) each")
+        f"download cell ({' + '.join(f'{DOWNLOADS[pace]} {pace}' for pace in PACES)} x {args.download_mb} MB) each")
     server = DownloadServer(tmp, args.download_mb, args.paced_mb_s)
     saved = {name: os.environ.get(name) for name in ("CLAUDE_KERNEL_SANDBOX", "CLAUDE_KERNEL_NETWORK",
                                                      "CLAUDE_KERNEL_NETWORK_ALLOW")}
@@ -742,7 +743,8 @@ def containment_report(found: dict[str, Any]) -> list[str]:
                 else f"paced at {found['paced_mb_s']:g} MB/s (a fast internet link)")
         lines.append(f"download of {found['download_mb']} MB {what}, median MB/s: direct (this script, no sandbox) "
                      f"{direct / MB:.0f}; agent, {base_name} {old_rate / MB:.0f}; agent, {new_name} {new_rate / MB:.0f}"
-                     f" = {ratio:.0%} of direct (target at least 80%: {'met' if ratio >= 0.8 else 'MISSED'})")
+                     f" = {ratio:.0%} of direct (target at least 80%: {'met' if ratio >= 0.8 else 'MISSED'}), "
+                     f"{new_rate / old_rate if old_rate else float('nan'):.0%} of {base_name}")
     if found.get("load_averages"):
         lines.append(f"1-minute load average at the download cells: {min(found['load_averages']):.2f} to "
                      f"{max(found['load_averages']):.2f} on {os.cpu_count()} cores")
