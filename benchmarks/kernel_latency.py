@@ -59,11 +59,15 @@ overhead of the kernel / SDK / CLI, never model time):
    downloads ``--download-mb`` (default 128) from a local HTTP server
    standing for the internet (served with sendfile; reachable through
    ``CLAUDE_KERNEL_NETWORK_ALLOW``, since every address here is loopback)
-   with curl, which reports each rate: three times at full loopback speed
-   (what the path costs in CPU, on a machine whose two cores it shares) and
-   three times paced at ``--paced-mb-s`` (default 100 MB/s, a fast internet
+   with curl, which reports each rate: nine times at full loopback speed
+   (what the path costs in CPU, on a machine whose two cores it shares; each
+   takes a tenth of a second, so one moment of someone else's load would
+   decide a median of fewer) and three times paced at ``--paced-mb-s`` (default 100 MB/s, a fast internet
    link: what an agent would see). The same curls run directly by this
-   script, outside any sandbox, give the direct rates.
+   script, outside any sandbox, right before each agent's download cell, give
+   the direct rates: measured next to each other, both see the same load on
+   a machine others share (the 1-minute load average at each is printed
+   with the figures).
    Budgets shown next to the figures: first output p50 at most +10 ms,
    kernel ready at most +150 ms, the agent's download at least 80% of the
    direct rate.
@@ -604,13 +608,13 @@ class DownloadServer:
         self.server.server_close()
 
 
-DOWNLOADS = 3
 PACES = ("full", "paced")
+DOWNLOADS = {"full": 9, "paced": 3}
 
 
 def download_command(address: str) -> str:
-    """Three downloads at full speed, then three paced; curl prints each one's rate."""
-    return "; ".join(f"for i in 1 2 3; do curl -sS -o /dev/null -w '{pace} %{{speed_download}}\\n' "
+    """The downloads at full speed, then the paced ones; curl prints each one's rate."""
+    return "; ".join(f"for i in $(seq {DOWNLOADS[pace]}); do curl -sS -o /dev/null -w '{pace} %{{speed_download}}\\n' "
                      f"http://{address}/{pace}; done" for pace in PACES)
 
 
@@ -640,7 +644,7 @@ def agent_download(kernel, model: FakeModel, address: str, timeout: float) -> di
                 inner = block.get("content")
                 shown = inner if isinstance(inner, str) else json.dumps(inner)
     rates = rates_in(shown)
-    if status != "ok" or any(len(found) != DOWNLOADS for found in rates.values()):
+    if status != "ok" or any(len(rates[pace]) != DOWNLOADS[pace] for pace in PACES):
         raise RuntimeError(f"the agent's download cell did not give {DOWNLOADS} rates (status {status}): {shown[:300]}")
     return rates
 
@@ -649,7 +653,7 @@ def bench_containment(args, model: FakeModel, agent: Path, tmp: Path, results: d
     rounds = max(args.containment_rounds, 1)
     cells = max(args.cells // rounds, 1)
     log(f"[containment] {rounds} rounds alternating {' / '.join(CONTAINMENTS)}: a kernel start, {cells} cells and a "
-        f"download cell ({DOWNLOADS} x {args.download_mb} MB) each")
+        f"download cell ({' + '.join(f'{DOWNLOADS[pace]} {pace}' for pace in PACES)} x {args.download_mb} MB) each")
     server = DownloadServer(tmp, args.download_mb, args.paced_mb_s)
     saved = {name: os.environ.get(name) for name in ("CLAUDE_KERNEL_SANDBOX", "CLAUDE_KERNEL_NETWORK",
                                                      "CLAUDE_KERNEL_NETWORK_ALLOW")}
@@ -663,12 +667,9 @@ def bench_containment(args, model: FakeModel, agent: Path, tmp: Path, results: d
         name: {"ready_s": [], "first_answer_s": [], "first_output_s": [], "full": [], "paced": []}
         for name in CONTAINMENTS}
     direct: dict[str, list[float]] = {pace: [] for pace in PACES}
+    loads: list[float] = []
     try:
         for round_ in range(rounds):
-            done = subprocess.run(["bash", "-c", download_command(server.address)], capture_output=True, text=True,
-                                  timeout=args.timeout)
-            for pace, found in rates_in(done.stdout).items():
-                direct[pace] += found
             for name, env in CONTAINMENTS.items():
                 os.environ.update(env)
                 scratch: dict[str, Any] = {}
@@ -680,6 +681,11 @@ def bench_containment(args, model: FakeModel, agent: Path, tmp: Path, results: d
                         first, _, status, _ = run_cell(kernel.kc, prompt_for(i), args.timeout)
                         if first is not None and status == "ok":
                             figures[name]["first_output_s"].append(first)
+                    loads.append(load_average())
+                    done = subprocess.run(["bash", "-c", download_command(server.address)], capture_output=True,
+                                          text=True, timeout=args.timeout)
+                    for pace, found in rates_in(done.stdout).items():
+                        direct[pace] += found
                     for pace, found in agent_download(kernel, model, server.address, args.timeout).items():
                         figures[name][pace] += found
                 finally:
@@ -697,12 +703,18 @@ def bench_containment(args, model: FakeModel, agent: Path, tmp: Path, results: d
                 os.environ[name] = value
     results["containment"] = {
         "rounds": rounds, "cells_per_round": cells, "download_mb": args.download_mb, "paced_mb_s": args.paced_mb_s,
-        "direct_download_bps": direct,
+        "direct_download_bps": direct, "load_averages": loads,
         "variants": {name: {"kernel_start_to_ready_s": statistics.median(f["ready_s"]),
                             "kernel_start_to_first_answer_s": statistics.median(f["first_answer_s"]),
                             "first_output": summary(f["first_output_s"]),
                             "download_bps": {pace: f[pace] for pace in PACES}} for name, f in figures.items()},
     }
+
+
+def load_average() -> float:
+    """The 1-minute load average: how busy the machine was (others may run tests on it)."""
+    with open("/proc/loadavg") as text:
+        return float(text.read().split()[0])
 
 
 def containment_report(found: dict[str, Any]) -> list[str]:
@@ -731,7 +743,11 @@ def containment_report(found: dict[str, Any]) -> list[str]:
                 else f"paced at {found['paced_mb_s']:g} MB/s (a fast internet link)")
         lines.append(f"download of {found['download_mb']} MB {what}, median MB/s: direct (this script, no sandbox) "
                      f"{direct / MB:.0f}; agent, {base_name} {old_rate / MB:.0f}; agent, {new_name} {new_rate / MB:.0f}"
-                     f" = {ratio:.0%} of direct (target at least 80%: {'met' if ratio >= 0.8 else 'MISSED'})")
+                     f" = {ratio:.0%} of direct (target at least 80%: {'met' if ratio >= 0.8 else 'MISSED'}), "
+                     f"{new_rate / old_rate if old_rate else float('nan'):.0%} of {base_name}")
+    if found.get("load_averages"):
+        lines.append(f"1-minute load average at the download cells: {min(found['load_averages']):.2f} to "
+                     f"{max(found['load_averages']):.2f} on {os.cpu_count()} cores")
     return lines
 
 

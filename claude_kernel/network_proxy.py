@@ -12,8 +12,9 @@ It runs on threads of the kernel process (one to accept, one or two per
 connection), not as a process of its own: it lives and dies with the kernel
 that owns the agent, needs no supervision and no memory of its own, and a
 kernel's refusals land in that kernel's log. Bytes are relayed with
-``splice`` (in the kernel, without the GIL), so a download through it runs at
-nearly the rate of a direct one.
+``splice`` (in the kernel, without the GIL, about two calls per MB), and the
+agent's side of each connection is sent without pacing, so a download
+through it runs at nearly the rate of a direct one.
 
 A plain-http request is forwarded with ``Connection: close`` and its body
 framed here, so each connection carries exactly one checked request: a
@@ -37,7 +38,23 @@ HEAD_LIMIT = 64 * 1024
 HEAD_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
 MAX_CONNECTIONS = 64
+# A relay's pipe: the larger, the fewer splice calls per MB and the less CPU (measured at full loopback
+# speed, the proxy's CPU per MB: ~250 us at 1 MiB, 2 calls; ~470 us at 256 KiB, 9; ~610 us at 64 KiB,
+# 34). 1 MiB is Linux's default /proc/sys/fs/pipe-max-size for unprivileged processes. A pipe's pages
+# count against its user's pipe budget (/proc/sys/fs/pipe-user-pages-soft, 64 MiB by default) whether
+# full or not, hence pipes grow only for bulk traffic.
+PIPE_SIZE = 1 << 20
+PIPE_SIZE_FLOOR = 1 << 16  # what every pipe has
+# A move at least this large is bulk traffic (a 64 KiB pipe holds 16 pieces of what arrived, which
+# off a real network may be single 1448-byte packets: a full pipe is not always 64 KiB).
+BULK_MOVE = 16 << 10
 _F_SETPIPE_SZ = 1031
+# The agent's side of each connection is loopback: nothing to control congestion for, and where the
+# system's default is BBR, its pacing holds a download's bytes back on timers (measured at full
+# loopback speed on 2 cores: 64-78% of the direct rate with BBR on this side, 91% with reno, and
+# less CPU). Reno is built into every Linux and open to unprivileged processes. The upstream side
+# keeps the system's choice: it crosses real networks.
+AGENT_SIDE_CONGESTION_CONTROL = b"reno"
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate",
                "te", "trailer", "upgrade", "host"}
 
@@ -95,23 +112,39 @@ def _status(code: int, reason: str, body: str) -> bytes:
             f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data
 
 
+def grow_pipe(write_end: int, size: int) -> int:
+    """Make a pipe as large as allowed, up to PIPE_SIZE, and return its size: where pipe-max-size is
+    lower, or this user's pipe budget is nearly spent (many connections at once), the largest size
+    still granted; ``size`` (its present one) when none is."""
+    wanted = PIPE_SIZE
+    while wanted > size:
+        try:
+            return fcntl.fcntl(write_end, _F_SETPIPE_SZ, wanted)
+        except OSError:  # EPERM: above pipe-max-size or beyond the budget
+            wanted //= 2
+    return size
+
+
 def _relay(src: socket.socket, dst: socket.socket) -> None:
-    """Copy src to dst until src ends, then end dst's sending side."""
+    """Copy src to dst until src ends, then end dst's sending side.
+
+    Bytes go socket -> pipe -> socket with splice: the kernel moves page references, never copying
+    the data, and each call runs without the GIL. The pipe starts at the size every pipe has and
+    grows at the first bulk move: a download then moves about 1 MiB per call, while the quiet side
+    of a connection (a request, a stream of small events) keeps its user's budget small. What
+    remains of the proxy's cost is the kernel's TCP work for the second connection.
+    """
     try:
         try:
             read_end, write_end = os.pipe()
         except OSError:
             read_end = write_end = -1
-        else:
-            try:
-                fcntl.fcntl(write_end, _F_SETPIPE_SZ, 1 << 20)  # bigger moves per call (64 KiB by default)
-            except OSError:
-                pass
+        capacity, grown = PIPE_SIZE_FLOOR, False
         try:
             while True:
                 if read_end >= 0:
                     try:
-                        size = os.splice(src.fileno(), write_end, 1 << 20)
+                        size = os.splice(src.fileno(), write_end, capacity)
                     except OSError as err:
                         if err.errno != errno.EINVAL:
                             raise
@@ -120,8 +153,11 @@ def _relay(src: socket.socket, dst: socket.socket) -> None:
                         continue
                     if size == 0:
                         break
+                    moved = size
                     while size:
                         size -= os.splice(read_end, dst.fileno(), size)
+                    if moved >= BULK_MOVE and not grown:  # bulk traffic: larger moves from now on
+                        capacity, grown = grow_pipe(write_end, capacity), True
                 else:
                     data = src.recv(1 << 18)
                     if not data:
@@ -256,6 +292,10 @@ class AgentProxy:
         try:
             client.settimeout(HEAD_TIMEOUT)
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, AGENT_SIDE_CONGESTION_CONTROL)
+            except OSError:  # not offered here: the system's default then
+                pass
             reader = _Reader(client)
             try:
                 upstream = self._handle(client, reader)

@@ -18,9 +18,13 @@ the policy's own tests (tests/test_network_policy.py).
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -31,19 +35,21 @@ from pathlib import Path
 
 import pytest
 
-from claude_kernel import network
+from claude_kernel import network, network_proxy
 from claude_kernel.network import AgentNetwork, platform_ports
 from claude_kernel.network_lock import landlock_abi
 from claude_kernel.network_policy import model_endpoint_rule, parse_allow_entry
 from claude_kernel.agent import SETTINGS_ENV
-from claude_kernel.network_proxy import AgentProxy
+from claude_kernel.network_proxy import PIPE_SIZE, PIPE_SIZE_FLOOR, AgentProxy, grow_pipe
 from claude_kernel.sandbox import SandboxUnavailable, bwrap_command, proxied_environment, system_layout
 from tests.fake_model import say, use_tool
 from tests.test_agent_isolation import tool_results
 
 LAUNCHER = Path(__file__).parent.parent / "claude_kernel" / "sandbox.py"
 INTERNET_PAGE = "hello from the internet: fig-93"
+DOWNLOAD = os.urandom(24 << 20)  # larger than any pipe or socket buffer on the way
 log = logging.getLogger("test")
+F_GETPIPE_SZ = 1032
 
 lock_problem = network.probe()
 needs_lock = pytest.mark.skipif(lock_problem is not None, reason=f"no network lock here: {lock_problem}")
@@ -105,7 +111,7 @@ print(json.dumps(results))
 
 class _Page(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
-        body = (INTERNET_PAGE if self.path != "/big" else "x" * 1_000_000).encode()
+        body = {"/big": b"x" * 1_000_000, "/download": DOWNLOAD}.get(self.path, INTERNET_PAGE.encode())
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -375,6 +381,72 @@ def proxy(internet, fake_model, caplog):
 def test_the_proxy_forwards_what_is_allowed_and_says_why_it_refuses(proxy, internet, fake_model, url, extra, shown):
     target = url.format(internet=internet, gateway=f"127.0.0.1:{fake_model.port}")
     assert shown in through(proxy.port, *extra, target)
+
+
+@pytest.mark.parametrize("tunnel", [[], ["-p"]], ids=["forwarded", "CONNECT"])
+def test_a_large_download_passes_through_the_proxy_unchanged(proxy, internet, tmp_path, tunnel):
+    """Spliced relays, pipes grown on the way: every byte arrives, in order, once."""
+    target = tmp_path / "download"
+    shown = through(proxy.port, *tunnel, "-o", str(target), "-w", "%{http_code}", f"http://{internet}/download")
+    assert shown == "200"
+    assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(DOWNLOAD).digest()
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="no ss (iproute2) to show the connections' TCP settings")
+def test_the_agents_side_of_a_connection_is_sent_without_pacing(proxy, internet):
+    """Reno on the agent's (loopback) side, where BBR would pace a download on timers; the
+    upstream side keeps the system's congestion control."""
+    def congestion_control(*ports: str) -> str:
+        shown = subprocess.run(["ss", "-tniH", "state", "established", f"( {' and '.join(ports)} )"],
+                               capture_output=True, text=True, timeout=10).stdout
+        found = re.findall(r"^\s+([a-z0-9_]+) ", shown, re.MULTILINE)
+        assert len(found) == 1, shown
+        return found[0]
+
+    tunnel = socket.create_connection(("127.0.0.1", proxy.port))
+    try:
+        tunnel.sendall(f"CONNECT {internet} HTTP/1.1\r\n\r\n".encode())
+        assert tunnel.recv(100).startswith(b"HTTP/1.1 200")
+        upstream_port = internet.rpartition(":")[2]
+        assert congestion_control(f"sport = :{proxy.port}", f"dport = :{tunnel.getsockname()[1]}") == "reno"
+        system_default = Path("/proc/sys/net/ipv4/tcp_congestion_control").read_text().strip()
+        assert congestion_control(f"dport = :{upstream_port}") == system_default
+    finally:
+        tunnel.close()
+
+
+def test_a_relays_pipe_grows_to_the_largest_size_allowed():
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    expected = PIPE_SIZE
+    while expected > max(limit, PIPE_SIZE_FLOOR):
+        expected //= 2
+    read_end, write_end = os.pipe()
+    try:
+        assert fcntl.fcntl(write_end, F_GETPIPE_SZ) == PIPE_SIZE_FLOOR
+        assert grow_pipe(write_end, PIPE_SIZE_FLOOR) == fcntl.fcntl(write_end, F_GETPIPE_SZ) == expected
+    finally:
+        os.close(read_end), os.close(write_end)
+
+
+def test_where_large_pipes_are_refused_a_relay_takes_the_largest_granted(monkeypatch):
+    """Beyond pipe-max-size, or once its user's pipe budget is nearly spent, Linux refuses a size
+    with EPERM: the relay settles for less, and keeps the pipe it has when nothing more is granted."""
+    granted = [PIPE_SIZE // 4]
+    real_fcntl = fcntl.fcntl
+
+    def refusing(fd, command, size):
+        if size > granted[0]:
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        return real_fcntl(fd, command, size)
+
+    monkeypatch.setattr(network_proxy.fcntl, "fcntl", refusing)
+    read_end, write_end = os.pipe()
+    try:
+        assert grow_pipe(write_end, PIPE_SIZE_FLOOR) == real_fcntl(write_end, F_GETPIPE_SZ) == PIPE_SIZE // 4
+        granted[0] = 0
+        assert grow_pipe(write_end, PIPE_SIZE // 4) == real_fcntl(write_end, F_GETPIPE_SZ) == PIPE_SIZE // 4
+    finally:
+        os.close(read_end), os.close(write_end)
 
 
 def test_a_refusal_is_logged_for_the_operator(proxy, caplog):
