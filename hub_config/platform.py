@@ -63,6 +63,8 @@ def configure(c, settings: Settings | None = None) -> Settings:
     c.JupyterHub.ip = s.hub_ip
     c.JupyterHub.port = s.hub_port
     c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = s.hub_internal_port
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
     c.JupyterHub.db_url = f"sqlite:///{s.data_dir / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(s.data_dir / "jupyterhub_cookie_secret")
     c.ConfigurableHTTPProxy.pid_file = str(s.data_dir / "proxy.pid")
@@ -133,10 +135,8 @@ def configure(c, settings: Settings | None = None) -> Settings:
         # is refused by jupyter_server unless told (contained, it has a user id of its own)
         if os.geteuid() == 0:
             c.Spawner.args.append("--allow-root")
-    elif s.spawner == "kubernetes":
+    else:  # "kubernetes", the only other value the setting takes
         kubernetes.configure_spawner(c, s)
-    else:
-        raise SystemExit(f"oh-my-agent: OMA_SPAWNER must be 'local' or 'kubernetes', not {s.spawner!r}.")
 
     # -- the agents service -----------------------------------------------------------
     c.JupyterHub.services = [{
