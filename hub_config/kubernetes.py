@@ -29,7 +29,7 @@ from pathlib import Path
 from traitlets import CaselessStrEnum, Float, Unicode, default
 from traitlets.config import Configurable
 
-from oma_contract.environment import from_environment
+from oma_contract.environment import DocumentedEnvironment, from_environment
 
 from . import platform  # a cycle of modules (platform calls configure_spawner), resolved at call time
 from .settings import Settings
@@ -47,7 +47,7 @@ Z2JH_KEEPS = {
 }
 
 
-class ClusterSettings(Configurable):
+class ClusterSettings(DocumentedEnvironment, Configurable):
     """The kubernetes mode's settings, from environment variables (the chart sets them)."""
 
     namespace = Unicode(

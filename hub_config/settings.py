@@ -15,7 +15,7 @@ from pathlib import Path
 from traitlets import CaselessStrEnum, Integer, List, TraitType, Unicode, default, validate
 from traitlets.config import Configurable
 
-from oma_contract.environment import from_environment
+from oma_contract.environment import DocumentedEnvironment, from_environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def _lowercase(values: list[str]) -> list[str]:
     return [value.strip().lower() for value in values if value.strip()]
 
 
-class Settings(Configurable):
+class Settings(DocumentedEnvironment, Configurable):
     """The hub's settings, for both modes (local processes or Kubernetes pods)."""
 
     hub_ip = Unicode(

@@ -50,3 +50,36 @@ def from_environment(owner: Any, trait: str, default: Any, environ: Mapping[str,
     except Exception as error:
         raise SettingInvalid(f"{name} cannot be {raw!r}: {error}") from None
     return value
+
+
+def documented_default(cls: type, trait: str) -> Any:
+    """What `cls`'s trait defaults to where its environment variable is unset (for help and the README).
+
+    Computed by the trait's own ``@default`` method, on an instance made without
+    ``__init__`` (so nothing is opened or started) and with the variable hidden.
+    """
+    name = cls.class_traits()[trait].metadata.get("env")
+    saved = os.environ.pop(name, None) if name else None
+    try:
+        bare = cls.__new__(cls)  # traitlets sets up its trait values in __new__
+        return bare.trait_defaults(trait)
+    finally:
+        if saved is not None:
+            os.environ[name] = saved
+
+
+class DocumentedEnvironment:
+    """Mixin for a Configurable whose traits read environment variables: ``--help-all``
+    shows each one's variable and its real default (traitlets shows a dynamic
+    default as the trait type's empty value)."""
+
+    @classmethod
+    def class_get_trait_help(cls, trait, inst=None, helptext=None):
+        text = super().class_get_trait_help(trait, inst, helptext)
+        name = trait.metadata.get("env")
+        if not name:
+            return text
+        lines = [line for line in text.split("\n") if not line.strip().startswith("Default:")]
+        lines.append(f"    Default: {documented_default(cls, trait.name)!r}")
+        lines.append(f"    Environment variable: {name}")
+        return "\n".join(lines)
