@@ -51,7 +51,7 @@ ISOLATION = ("--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts"
              "--die-with-parent", "--new-session", "--cap-drop", "ALL",
              "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
 # What a server imports from the project (installed editable, these live in the checkout).
-SERVER_PACKAGES = ("agents_extension", "claude_kernel")
+SERVER_PACKAGES = ("agents_extension", "claude_kernel", "oma_contract")
 
 
 class ContainmentUnavailable(RuntimeError):
