@@ -37,7 +37,7 @@ from .agent_fields import DEFAULT_MODELS
 from .beta import LANGUAGES, BetaDesk
 from .hub_api import HubAPI
 from .openapi import openapi_document
-from .pages import page_environment
+from .pages import STATIC, page_environment
 from .stopping import ServiceApplication, StopRequest, stop_tasks
 
 LOG_FORMAT = "[%(levelname).1s %(asctime)s agents] %(message)s"
@@ -81,7 +81,7 @@ def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool
         [(prefix + pattern, handler) for pattern, handler in routes] + [(prefix.rstrip("/") + "/?", web.RedirectHandler, {"url": prefix + "beta"})],
         store=store, beta_desk=desk, service_prefix=prefix, templates=page_environment(),
         openapi=openapi_document(prefix, models), smtp_configured=smtp_configured, models=models,
-        cookie_secret=os.urandom(32), xsrf_cookies=True,
+        cookie_secret=os.urandom(32), xsrf_cookies=True, static_path=str(STATIC), static_url_prefix=prefix + "static/",
     )
 
 

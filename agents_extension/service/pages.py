@@ -1,4 +1,9 @@
-"""The service's page templates."""
+"""The service's pages: its own templates and stylesheet, nothing of the hub's.
+
+The pages extend templates/layout.html, which looks like the hub's pages but
+uses only the hub's public URLs; static/service.css is served by the service
+itself (tornado's static handler, under <prefix>static/).
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,9 @@ from pathlib import Path
 import jinja2
 
 HERE = Path(__file__).resolve().parent
-PLATFORM_TEMPLATES = HERE.parent.parent / "hub_config" / "templates"
-
-
-def _hub_templates() -> Path:
-    """JupyterHub's own templates (installed under <prefix>/share/jupyterhub/templates)."""
-    from jupyterhub._data import DATA_FILES_PATH
-
-    return Path(DATA_FILES_PATH) / "templates"
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
 
 
 def page_environment() -> jinja2.Environment:
-    hub = str(_hub_templates())
-    loader = jinja2.ChoiceLoader([
-        jinja2.FileSystemLoader(str(HERE / "templates")),
-        jinja2.FileSystemLoader(str(PLATFORM_TEMPLATES)),
-        jinja2.PrefixLoader({"templates": jinja2.FileSystemLoader(hub)}),
-        jinja2.FileSystemLoader(hub),
-    ])
-    return jinja2.Environment(loader=loader, autoescape=True)
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
