@@ -11,7 +11,7 @@ bubblewrap namespace of its own:
   processes), IPC and UTS namespaces, its own /tmp and /dev;
 - its home (``OMA_USERS_DIR/<name>``) read-write; the system, the Python
   environment and the packages it imports from the checkout read-only
-  (``agents_extension``, ``claude_kernel``: the rest of the checkout, where
+  (``agents_extension``, ``claude_kernel``, ``oma_contract``: the rest of the checkout, where
   ``.run/hub`` lives by default, is not there); nothing else;
 - the host's network (it reaches the hub API and the agents service on
   127.0.0.1, as a pod reaches its hub); the environment the spawner gives it
@@ -40,6 +40,10 @@ import os
 import subprocess
 import sys
 
+# The one import of hub_config beyond oma_contract, on purpose: a server must show what the
+# agents' sandboxes inside it will mount (the system, the Claude Code CLI), and the kernel's
+# sandbox module is the one place that knows that; it imports only os and sys, so nothing of
+# the kernel's runtime comes along. (Everything else hub_config composes, it names by string.)
 from claude_kernel.sandbox import ISOLATION as AGENT_ISOLATION
 from claude_kernel.sandbox import _within, find_cli, system_layout
 

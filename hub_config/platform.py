@@ -13,7 +13,7 @@ import os
 from functools import partial
 from pathlib import Path
 
-from agents_extension.service.hub_api import ADMIN_SCOPE
+from oma_contract.scopes import ADMIN_SCOPE
 
 from . import kubernetes
 from .beta_gate import beta_gate, may_start_server
@@ -147,7 +147,7 @@ def configure(c, settings: Settings | None = None) -> Settings:
         "oauth_no_confirm": True,
         # Admins' browser sign-ins carry the admin scope (the hub grants only what the person
         # holds, and logs "granting only ..." for everyone else), which is what makes them
-        # admins in the service: see hub_api.ADMIN_SCOPE.
+        # admins in the service: see oma_contract/scopes.py.
         "oauth_client_allowed_scopes": [ADMIN_SCOPE],
         "display": False,
     }]
