@@ -52,13 +52,14 @@ def from_environment(owner: Any, trait: str, default: Any, environ: Mapping[str,
     return value
 
 
-def documented_default(cls: type, trait: str) -> Any:
+def documented_default(cls: type, trait: str, variable: str | None = None) -> Any:
     """What `cls`'s trait defaults to where its environment variable is unset (for help and the README).
 
     Computed by the trait's own ``@default`` method, on an instance made without
-    ``__init__`` (so nothing is opened or started) and with the variable hidden.
+    ``__init__`` (so nothing is opened or started) and with the variable (its
+    ``env`` tag, or `variable`) hidden.
     """
-    name = cls.class_traits()[trait].metadata.get("env")
+    name = variable or cls.class_traits()[trait].metadata.get("env")
     saved = os.environ.pop(name, None) if name else None
     try:
         bare = cls.__new__(cls)  # traitlets sets up its trait values in __new__
