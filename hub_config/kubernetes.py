@@ -210,7 +210,7 @@ def merged_roles(z2jh: list[dict], ours: list[dict]) -> list[dict]:
 
 def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) -> ClusterSettings:
     """User servers as KubeSpawner pods, each with its own volume, locked down for Autopilot."""
-    k = cluster or ClusterSettings()
+    k = cluster or ClusterSettings(config=c)
     c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
     spawner = c.KubeSpawner
     spawner.image = k.user_image
@@ -273,7 +273,7 @@ def load_settings(folder: Path, environ=os.environ) -> dict[str, str]:
 def configure_on_z2jh(c, settings_dir: str | Path) -> Settings:
     """The whole hub configuration in the cluster, on top of z2jh's (see the module's docstring)."""
     load_settings(Path(settings_dir))
-    s = Settings()
+    s = Settings(config=c)
     if s.spawner != "kubernetes":
         raise SystemExit(f"oh-my-agent: on Zero to JupyterHub OMA_SPAWNER must be 'kubernetes', not {s.spawner!r}.")
     if not s.google:
@@ -298,7 +298,7 @@ def configure_on_z2jh(c, settings_dir: str | Path) -> Settings:
                 c[section][name] = kept[section, name]
             else:
                 c[section].pop(name, None)
-    url = ClusterSettings().agents_service_url(s.service_port)
+    url = ClusterSettings(config=c).agents_service_url(s.service_port)
     c.JupyterHub.services = merged_services(z2jh_services, c.JupyterHub.services, url)
     c.JupyterHub.load_roles = merged_roles(z2jh_roles, c.JupyterHub.load_roles)
     return s

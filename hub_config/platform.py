@@ -57,7 +57,7 @@ def service_environment(settings: Settings) -> dict[str, str]:
 
 
 def configure(c, settings: Settings | None = None) -> Settings:
-    s = settings or Settings()
+    s = settings or Settings(config=c)  # c.Settings.<setting> in a config file wins over its variable
     s.data_dir.mkdir(parents=True, exist_ok=True)
 
     c.JupyterHub.ip = s.hub_ip

@@ -77,9 +77,12 @@ def test_a_value_its_setting_cannot_take_names_the_variable(monkeypatch, variabl
         configure(Config(), Settings())
 
 
-def test_traitlets_config_wins_over_the_environment(monkeypatch):
+def test_traitlets_config_wins_over_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("OMA_HUB_INTERNAL_PORT", "9999")
     c = Config()
     c.Settings.hub_internal_port = 7081
+    c.Settings.data_dir, c.Settings.users_dir = str(tmp_path / "hub"), str(tmp_path / "users")
     assert Settings(config=c).hub_internal_port == 7081
     assert Settings(data_dir=Path("/tmp/x")).data_dir == Path("/tmp/x")
+    configure(c)
+    assert c.JupyterHub.hub_port == 7081
