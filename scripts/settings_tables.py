@@ -31,7 +31,7 @@ TABLES = {
     "hub": ("hub_config.settings", "Settings"),
     "local-servers": ("hub_config.spawner", "LocalSpawner"),
     "kubernetes": ("hub_config.kubernetes", "ClusterSettings"),
-    "service": ("agents_extension.service.app", "AgentsService"),
+    "service": ("agents_extension.service.app", "AgentsServiceApp"),
     "e-mail": ("email_hook.sender", "OutboxSender"),
     "user-server": ("agents_extension.server.extension", "AgentsExtension"),
     "kernel": ("claude_kernel.kernel", "ClaudeKernel"),

@@ -8,7 +8,7 @@ import sys
 import pytest
 from traitlets.config import Config
 
-from agents_extension.service.app import AgentsService
+from agents_extension.service.app import AgentsServiceApp
 from agents_extension.store import open_store
 
 
@@ -25,8 +25,8 @@ def test_help_all_lists_every_setting_with_its_variable_and_default():
     shown = subprocess.run([sys.executable, "-m", "agents_extension.service", "--help-all"],
                            capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"}).stdout
     for option, variable, default in [
-        ("--AgentsService.store_url", "OMA_STORE_URL", "''"),
-        ("--AgentsService.group_sync_seconds", "OMA_GROUP_SYNC_SECONDS", "5.0"),
+        ("--AgentsServiceApp.store_url", "OMA_STORE_URL", "''"),
+        ("--AgentsServiceApp.group_sync_seconds", "OMA_GROUP_SYNC_SECONDS", "5.0"),
         ("--OutboxSender.interval", "OMA_MAIL_INTERVAL_SECONDS", "10.0"),
         ("--OutboxSender.smtp_port", "OMA_SMTP_PORT", "587"),
     ]:
@@ -40,10 +40,10 @@ def test_the_email_component_reads_the_services_config_over_its_variables(tmp_pa
     monkeypatch.setenv("OMA_SMTP_HOST", "smtp.example.org")
     c = Config()
     c.OutboxSender.interval = 7.5
-    service = AgentsService(config=c)
+    service = AgentsServiceApp(config=c)
     mailer = service.mailer_class(parent=service, store=open_store(f"sqlite:///{tmp_path / 's.db'}"))
     assert (mailer.interval, mailer.smtp_host) == (7.5, "smtp.example.org")
-    assert AgentsService().mailer_class(store=None).interval == 2.0
+    assert AgentsServiceApp().mailer_class(store=None).interval == 2.0
 
 
 def test_one_default_for_the_mail_interval(monkeypatch):

@@ -85,7 +85,7 @@ def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool
     )
 
 
-class AgentsService(DocumentedEnvironment, Application):
+class AgentsServiceApp(DocumentedEnvironment, Application):
     """The agents service: beta access, agents and their sessions, the outbox."""
 
     name = "agents-service"
@@ -282,4 +282,4 @@ class AgentsService(DocumentedEnvironment, Application):
                       f" ({', '.join(unfinished)}, after the {grace:g} s grace period)" if unfinished else "")
 
 
-main = AgentsService.launch_instance
+main = AgentsServiceApp.launch_instance
