@@ -7,9 +7,20 @@ must be entered and left from one task, which the kernel's message handlers
 are not; and a blocking input prompt in the kernel must not freeze the
 stream the CLI is writing.
 
-The kernel talks to it with plain method calls; everything the CLI says
-during a turn comes back, in order, on that turn's asyncio queue on the
-kernel's loop.
+The kernel talks to it with plain method calls; what happens during a turn
+comes back, in order, as events (``events``) on that turn's asyncio queue
+on the kernel's loop.
+
+Threading rule: nothing mutable is shared by the two threads. The session
+thread owns the SDK client, the agent's settings, the session's totals and
+the tools allowed for the session, and reads and writes them only there.
+What crosses goes through a queue or is immutable: commands go to the
+session thread on its asyncio queue (``_send``, ``_call_soon``); events come
+back frozen on the turn's queue; the kernel reads the totals and the agent's
+model as a frozen ``SessionSnapshot`` the session thread publishes under a
+lock; a permission is answered through a ``concurrent.futures.Future`` and a
+stop is signalled by a ``threading.Event``. Attributes set in ``__init__``
+and never changed (folder, notebook, memory, sandbox, log) are read by both.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ import logging
 import os
 import sys
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .agent import (
@@ -31,6 +42,8 @@ from .agent import (
     instructions_text,
     load_agent,
 )
+from .events import Notice, SessionStarted, TurnFailed, TurnFinished, TurnRules, TurnTranslator, TurnUsage
+from .failures import AgentPaused, CLIStopped, NoCredentials, failure
 from .sandbox import Sandbox, SandboxUnavailable
 from .session_memory import SessionMemory
 from .usage_report import SessionReport, UsageReporter
@@ -44,63 +57,38 @@ CREDENTIAL_VARIABLES = (
 )
 
 
-class NoCredentials(RuntimeError):
-    """No model credentials in the environment."""
-
-
-class AgentPaused(RuntimeError):
-    """The agent is paused on the dashboard and takes no new turns."""
-
-
-class CLIStopped(RuntimeError):
-    """The Claude Code process ended in the middle of a turn."""
-
-
-@dataclass
-class PermissionRequest:
-    """Claude wants a tool the agent's settings do not pre-approve."""
-
-    tool: str
-    tool_input: dict[str, Any]
-    answer: concurrent.futures.Future  # resolved with ("allow"|"session"|"deny", reason)
-
-
-@dataclass
-class TurnEnded:
-    """The turn is over (its ResultMessage came just before this)."""
-
-    cost_usd: float = 0.0
-
-
-@dataclass
-class Notice:
-    """Something the person should know before the answer, e.g. a session that could not resume."""
-
-    text: str
-
-
-@dataclass
-class TurnFailed:
-    error: BaseException
-
-
-@dataclass
+@dataclass(frozen=True)
 class Totals:
+    """What the session has used so far (remembered across kernel restarts)."""
+
     session_id: str | None = None
     turns: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
 
+    def plus(self, usage: TurnUsage) -> "Totals":
+        return replace(self, turns=self.turns + usage.turns, input_tokens=self.input_tokens + usage.input_tokens,
+                       output_tokens=self.output_tokens + usage.output_tokens, cost_usd=self.cost_usd + usage.cost_usd)
 
-@dataclass
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """How the session stands, for the kernel thread to show (``%session``, ``%model``)."""
+
+    totals: Totals
+    agent_model: str | None  # the model the agent's settings name, once they have been read
+
+
+@dataclass(frozen=True)
 class Turn:
     """A prompt in flight; ``events`` fills on the kernel's loop."""
 
     prompt: str
     loop: asyncio.AbstractEventLoop
+    retry_limit: int
     events: asyncio.Queue = field(default_factory=asyncio.Queue)
-    cancelled: bool = False  # set by the kernel when the person stopped it
+    stopped: threading.Event = field(default_factory=threading.Event)  # set by the kernel when the person stopped it
 
     def put(self, event: Any) -> None:
         self.loop.call_soon_threadsafe(self.events.put_nowait, event)
@@ -117,7 +105,7 @@ def missing_credentials() -> str | None:
 
 
 class Conversation:
-    """Owns the SDK client; all its methods are safe to call from the kernel thread."""
+    """Owns the SDK client; its public methods are for the kernel thread, the others run on the session thread."""
 
     def __init__(self, folder, settings_file, notebook: str | None, memory: SessionMemory, log: logging.Logger,
                  sandbox: Sandbox) -> None:
@@ -127,23 +115,29 @@ class Conversation:
         self.memory = memory
         self.log = log
         self.sandbox = sandbox
-        remembered = memory.recall(folder, notebook) or {}
-        self.totals = Totals(**{k: v for k, v in remembered.items() if k in Totals.__dataclass_fields__})
         self.reporter = UsageReporter.from_environment(log)
-        self.model_override: str | None = None
-        self.settings: AgentSettings | None = None
+        remembered = memory.recall(folder, notebook) or {}
+        # -- kernel thread only
+        self.model_choice: str | None = None  # what %model asked for (the session thread gets it as a command)
+        self._thread: threading.Thread | None = None
+        # -- handed over
+        self._ready = threading.Event()  # set once _loop and _commands exist
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._commands: asyncio.Queue | None = None
+        self._snapshot_lock = threading.Lock()
+        # -- session thread only (set here before it starts)
+        self._totals = Totals(**{k: v for k, v in remembered.items() if k in Totals.__dataclass_fields__})
+        self._settings: AgentSettings | None = None
+        self._snapshot = SessionSnapshot(self._totals, None)
+        self._model_override: str | None = None
         self._notice: str | None = None
         self._sandbox_said: str | None = None  # bwrap's own complaint, if it could not start the CLI
         self._sdk: Any = None
         self._client: Any = None
-        self._cost_seen = 0.0  # the CLI reports cost cumulated over its own lifetime
+        self._cli_cost = 0.0  # the CLI reports cost cumulated over its own lifetime
         self._session_allowed: set[str] = set()
-        self._current: Turn | None = None
+        self._current: tuple[Turn, TurnTranslator] | None = None
         self._turn_task: asyncio.Task | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._commands: asyncio.Queue | None = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- kernel side ---------------------------------------------------------
     @property
@@ -155,8 +149,13 @@ class Conversation:
         self._thread = threading.Thread(target=self._run, name="claude-session", daemon=True)
         self._thread.start()
 
-    def ask(self, prompt: str, loop: asyncio.AbstractEventLoop) -> Turn:
-        turn = Turn(prompt, loop)
+    def snapshot(self) -> SessionSnapshot:
+        with self._snapshot_lock:
+            return self._snapshot
+
+    def ask(self, prompt: str, loop: asyncio.AbstractEventLoop, retry_limit: int) -> Turn:
+        """Start a turn; ``retry_limit``: how many failed model API attempts the CLI may retry."""
+        turn = Turn(prompt, loop, retry_limit)
         self._send(("turn", turn))
         return turn
 
@@ -172,7 +171,7 @@ class Conversation:
         self._send(("new",))
 
     def set_model(self, model: str | None) -> None:
-        self.model_override = model
+        self.model_choice = model
         self._send(("model", model))
 
     def shutdown(self, timeout: float = 5.0, grace: float = 1.0) -> None:
@@ -194,7 +193,7 @@ class Conversation:
         self._loop.call_soon_threadsafe(self._commands.put_nowait, command)
 
     def _call_soon(self, fn) -> None:
-        if self._loop:
+        if self._ready.is_set():
             self._loop.call_soon_threadsafe(fn)
 
     # -- session thread ------------------------------------------------------
@@ -227,20 +226,31 @@ class Conversation:
             elif kind == "new":
                 await self._disconnect()
                 self._report("closed")
-                self.totals = Totals()
+                self._set_totals(Totals())
                 self._session_allowed.clear()
                 self.memory.remember(self.folder, self.notebook, None)
-            elif kind == "model" and self._client is not None:
-                try:
-                    await self._client.set_model(command[1])
-                except Exception:
-                    self.log.warning("Could not switch model now; it applies from the next restart", exc_info=True)
-                    await self._disconnect()
+            elif kind == "model":
+                self._model_override = command[1]
+                if self._client is not None:
+                    try:
+                        await self._client.set_model(command[1])
+                    except Exception:
+                        self.log.warning("Could not switch model now; it applies from the next restart", exc_info=True)
+                        await self._disconnect()
         await self._disconnect()
         self._report("inactive")
         # In the sandbox, bwrap's init holds the CLI's pipes a moment after the CLI has
         # exited: let the loop read them to their end before it closes.
         await asyncio.sleep(0.05)
+
+    def _publish(self) -> None:
+        snapshot = SessionSnapshot(self._totals, self._settings.model if self._settings else None)
+        with self._snapshot_lock:
+            self._snapshot = snapshot
+
+    def _set_totals(self, totals: Totals) -> None:
+        self._totals = totals
+        self._publish()
 
     def _options(self, settings: AgentSettings, resume: str | None):
         sdk = self._sdk
@@ -250,7 +260,7 @@ class Conversation:
         return sdk.ClaudeAgentOptions(
             cwd=str(settings.folder),
             system_prompt=system_prompt,
-            model=self.model_override or settings.model,
+            model=self._model_override or settings.model,
             permission_mode=settings.permission_mode,
             allowed_tools=list(settings.allowed_tools),
             disallowed_tools=list(settings.disallowed_tools),
@@ -278,12 +288,12 @@ class Conversation:
                 "the agents dashboard, then run the cell again."
             )
         if self._client is not None:
-            if settings == self.settings:
+            if settings == self._settings:
                 return
             # The agent was edited (e.g. on the dashboard): continue the same
             # conversation under the new settings.
             self.log.info("Agent settings in %s changed; restarting Claude Code with them", self.folder)
-            if self.settings and settings.instructions != self.settings.instructions and self.totals.session_id:
+            if self._settings and settings.instructions != self._settings.instructions and self._totals.session_id:
                 # Claude Code keeps a resumed conversation's original system prompt.
                 self._notice = ("The agent's instructions changed. They apply to new conversations: "
                                 "type %new to start one. Other settings apply from now on.")
@@ -291,14 +301,15 @@ class Conversation:
         if self.settings_file is not None:
             # The owner's instructions, read-only, whatever the agent did to its CLAUDE.md.
             self.sandbox.cover(INSTRUCTIONS_FILE, instructions_text(settings.instructions))
-        elif self.settings is None and os.path.lexists(os.path.join(self.folder, OLD_SETTINGS_FILE)):
+        elif self._settings is None and os.path.lexists(os.path.join(self.folder, OLD_SETTINGS_FILE)):
             self._notice = (f"{OLD_SETTINGS_FILE} in this folder is not read: the agent itself could change it. "
                             "This kernel uses the default settings; to give an agent instructions, tools or "
                             "limits, create it on the agents dashboard and open the notebook with its kernel.")
-        self.settings = settings
-        resume = self.totals.session_id
+        self._settings = settings
+        self._publish()
+        resume = self._totals.session_id
         self._sandbox_said = None
-        client = self._sdk.ClaudeSDKClient(self._options(self.settings, resume))
+        client = self._sdk.ClaudeSDKClient(self._options(settings, resume))
         try:
             await client.connect()
         except Exception:
@@ -306,12 +317,12 @@ class Conversation:
                 raise
             # The remembered transcript is gone (deleted, or another machine): start afresh.
             self.log.warning("Could not resume Claude session %s; starting a new one", resume)
-            self.totals = Totals()
+            self._set_totals(Totals())
             self._notice = "The earlier conversation of this notebook could not be found; this is a new one."
-            client = self._sdk.ClaudeSDKClient(self._options(self.settings, None))
+            client = self._sdk.ClaudeSDKClient(self._options(settings, None))
             await client.connect()
         self._client = client
-        self._cost_seen = 0.0
+        self._cli_cost = 0.0
         self.log.info("Claude Code session ready in %s%s", self.folder, f" (resuming {resume})" if resume else "")
 
     def _cli_said(self, line: str) -> None:
@@ -331,76 +342,75 @@ class Conversation:
         try:
             await self._connect()
         except (NoCredentials, AgentConfigError, SandboxUnavailable, AgentPaused) as err:
-            turn.put(TurnFailed(err))
+            turn.put(TurnFailed(failure(err)))
             return
         except Exception as err:
             self.log.error("Claude Code did not start", exc_info=True)
             said = f" ({self._sandbox_said})" if self._sandbox_said else ""
-            turn.put(TurnFailed(CLIStopped(f"Claude Code did not start: {err}{said}")))
+            turn.put(TurnFailed(failure(CLIStopped(f"Claude Code did not start: {err}{said}"))))
             return
-        if turn.cancelled:  # stopped while Claude Code was still starting
-            turn.put(TurnFailed(CLIStopped("stopped before it began")))
+        if turn.stopped.is_set():  # stopped while Claude Code was still starting
+            turn.put(TurnFailed(failure(CLIStopped("stopped before it began"))))
             return
         if self._notice:
             turn.put(Notice(self._notice))
             self._notice = None
-        self._current = turn
-        self._turn_task = asyncio.create_task(self._converse(turn))
+        settings = self._settings
+        rules = TurnRules(retry_limit=turn.retry_limit, max_turns=settings.max_turns,
+                          max_budget_usd=settings.max_budget_usd, headless_permission=settings.headless_permission)
+        translator = TurnTranslator(rules, cli_cost_before=self._cli_cost)
+        self._current = (turn, translator)
+        self._turn_task = asyncio.create_task(self._converse(turn, translator))
         try:
-            cost = await self._turn_task
-            turn.put(TurnEnded(cost))
+            await self._turn_task
         except asyncio.CancelledError:
             await self._disconnect()
-            turn.put(TurnFailed(CLIStopped("The turn was stopped by ending Claude Code.")))
+            turn.put(TurnFailed(failure(CLIStopped("The turn was stopped by ending Claude Code."))))
         except Exception as err:
             self.log.error("Claude Code stopped during a turn: %s", err)
             await self._disconnect()
-            turn.put(TurnFailed(CLIStopped(str(err) or type(err).__name__)))
+            turn.put(TurnFailed(failure(CLIStopped(str(err) or type(err).__name__))))
         finally:
             self._current = None
             self._turn_task = None
 
-    async def _converse(self, turn: Turn) -> float:
-        """Send the prompt and pass on everything until the result; returns the turn's cost."""
+    async def _converse(self, turn: Turn, translator: TurnTranslator) -> None:
+        """Send the prompt and pass the turn's events on until its result."""
         await self._client.query(turn.prompt)
-        cost = None
+        finished = False
         async for message in self._client.receive_response():
-            if isinstance(message, self._sdk.ResultMessage):
-                cost = self._count(message)
-            elif isinstance(message, self._sdk.SystemMessage) and message.subtype == "init":
-                self._record_session(message.data.get("session_id"))
-            turn.put(message)
-        if cost is None:
+            for event in translator.read(message):
+                if isinstance(event, SessionStarted):
+                    self._record_session(event.session_id)
+                    continue  # the session's own business: the kernel shows totals from the snapshot
+                if isinstance(event, (TurnFinished, TurnFailed)) and event.usage is not None:
+                    # Counted before the kernel hears of it, so that a %session right after sees this turn.
+                    self._count(event.usage)
+                    finished = True
+                turn.put(event)
+        if not finished:
             raise CLIStopped("Claude Code ended before finishing the answer.")
-        return cost
 
     def _record_session(self, session_id: str | None) -> None:
-        if session_id and session_id != self.totals.session_id:
-            self.totals = Totals(session_id=session_id)  # a new session counts from zero
-            self.memory.remember(self.folder, self.notebook, asdict(self.totals))
+        if session_id and session_id != self._totals.session_id:
+            self._set_totals(Totals(session_id=session_id))  # a new session counts from zero
+            self.memory.remember(self.folder, self.notebook, asdict(self._totals))
 
     def _report(self, status: str) -> None:
         """Tell the agents service how this session stands (for the dashboard's statistics)."""
-        t, settings = self.totals, self.settings
+        t, settings = self._totals, self._settings
         if self.reporter and settings and settings.id and t.session_id:
             self.reporter.report(SessionReport(
                 agent_id=settings.id, session_id=t.session_id, notebook=self.notebook or "", turns=t.turns,
                 input_tokens=t.input_tokens, output_tokens=t.output_tokens, cost_usd=round(t.cost_usd, 6), status=status,
             ))
 
-    def _count(self, result: Any) -> float:
-        self._record_session(result.session_id)
-        usage = result.usage or {}
-        self.totals.turns += result.num_turns or 0
-        self.totals.input_tokens += int(usage.get("input_tokens") or 0)
-        self.totals.output_tokens += int(usage.get("output_tokens") or 0)
-        cumulative = result.total_cost_usd or 0.0
-        cost = max(cumulative - self._cost_seen, 0.0)
-        self._cost_seen = max(cumulative, self._cost_seen)
-        self.totals.cost_usd += cost
-        self.memory.remember(self.folder, self.notebook, asdict(self.totals))
+    def _count(self, usage: TurnUsage) -> None:
+        self._record_session(usage.session_id)
+        self._cli_cost += usage.cost_usd
+        self._set_totals(self._totals.plus(usage))
+        self.memory.remember(self.folder, self.notebook, asdict(self._totals))
         self._report("active")
-        return cost
 
     def _interrupt(self) -> None:
         if self._client is not None and self._turn_task is not None:
@@ -429,11 +439,11 @@ class Conversation:
         sdk = self._sdk
         if tool in self._session_allowed:
             return sdk.PermissionResultAllow()
-        turn = self._current
-        if turn is None:
+        if self._current is None:
             return sdk.PermissionResultDeny(message="No cell is running to ask the person.")
+        turn, translator = self._current
         answer: concurrent.futures.Future = concurrent.futures.Future()
-        turn.put(PermissionRequest(tool, tool_input, answer))
+        turn.put(translator.permission(tool, tool_input, answer))
         decision, reason = await asyncio.wrap_future(answer)
         if decision == "session":
             self._session_allowed.add(tool)

@@ -5,11 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .agent import AgentConfigError
+from .sandbox import SandboxUnavailable
+
 CREDENTIALS_REJECTED = (401, 403)
 
 
-@dataclass
-class TurnError(Exception):
+class NoCredentials(RuntimeError):
+    """No model credentials in the environment."""
+
+
+class AgentPaused(RuntimeError):
+    """The agent is paused on the dashboard and takes no new turns."""
+
+
+class CLIStopped(RuntimeError):
+    """The Claude Code process ended in the middle of a turn."""
+
+
+@dataclass(frozen=True)
+class TurnError:
     """A failed turn: ``kind`` is the error name shown in the cell."""
 
     kind: str
@@ -50,27 +65,35 @@ def retry_verdict(data: dict[str, Any], retry_limit: int) -> TurnError | None:
     return None
 
 
-def retry_status(data: dict[str, Any]) -> str:
-    status = data.get("error_status")
-    delay = (data.get("retry_delay_ms") or 0) / 1000
-    return (f"The model API answered HTTP {status or '?'}; retrying in {delay:.1f} s "
-            f"(attempt {data.get('attempt', '?')})…")
-
-
-def result_error(result: Any, settings: Any) -> TurnError | None:
-    """The error a finished turn ended with, if any (limits reached, API gave up)."""
-    if not result.is_error:
-        return None
-    if result.subtype == "error_max_turns":
-        limit = getattr(settings, "max_turns", None)
-        return TurnError("TurnLimitReached", f"The agent reached its limit of {limit or result.num_turns} turns "
+def result_error(subtype: str, *, api_status: int | None, detail: str, turns: int,
+                 max_turns: int | None, max_budget_usd: float | None) -> TurnError:
+    """The error of a turn the CLI ended with an error result (limits reached, API gave up)."""
+    if subtype == "error_max_turns":
+        return TurnError("TurnLimitReached", f"The agent reached its limit of {max_turns or turns} turns "
                                              "(max turns, set on the agents dashboard). Run another cell to let it continue.")
-    if result.subtype == "error_max_budget_usd":
-        budget = getattr(settings, "max_budget_usd", None)
-        shown = f"${budget:.2f} " if budget else ""
+    if subtype == "error_max_budget_usd":
+        shown = f"${max_budget_usd:.2f} " if max_budget_usd else ""
         return TurnError("BudgetReached", f"The agent reached its budget of {shown}(set on the agents dashboard). "
                                           "Raise the budget in the agent's settings to go on.")
-    if result.api_error_status:
-        return api_error(result.api_error_status)
-    detail = "; ".join(result.errors or []) or result.result or result.subtype
+    if api_status:
+        return api_error(api_status)
     return TurnError("TurnFailed", f"Claude could not finish this turn: {detail}")
+
+
+def failure(error: BaseException) -> TurnError:
+    """What to tell the person when a turn could not run or the CLI gave out under it."""
+    if isinstance(error, NoCredentials):
+        return TurnError("NoCredentials", str(error))
+    if isinstance(error, AgentPaused):
+        return TurnError("AgentPaused", str(error))
+    if isinstance(error, AgentConfigError):
+        return TurnError("AgentSettingsInvalid", str(error))
+    if isinstance(error, SandboxUnavailable):
+        return TurnError("SandboxUnavailable", str(error))
+    if isinstance(error, CLIStopped):
+        return TurnError(
+            "ClaudeCodeStopped",
+            f"Claude Code stopped unexpectedly ({error}). Run the cell again: it restarts and "
+            "continues this conversation.",
+        )
+    return TurnError(type(error).__name__, str(error))

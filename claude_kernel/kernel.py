@@ -1,5 +1,12 @@
 """The Claude kernel: each cell is a prompt, each execution one streamed turn
-of the notebook's Claude Code session."""
+of the notebook's Claude Code session.
+
+The kernel handles cells, magics and the stop button, and shows a turn's
+events (``events``) as they come from the session (``conversation``); it
+never sees an SDK message. It runs on the kernel's own thread and loop, and
+meets the session thread only through the turn's event queue, the
+conversation's methods and its frozen ``snapshot()``.
+"""
 
 from __future__ import annotations
 
@@ -15,23 +22,14 @@ from ipykernel.kernelbase import Kernel
 from traitlets import Float, Int, List, Unicode, default
 
 from . import __version__
-from .agent import AgentConfigError, agent_folder, settings_file
-from .conversation import (
-    AgentPaused,
-    CLIStopped,
-    Conversation,
-    NoCredentials,
-    Notice,
-    PermissionRequest,
-    Turn,
-    TurnEnded,
-    TurnFailed,
-)
-from .failures import TurnError, result_error, retry_status, retry_verdict
+from .agent import agent_folder, settings_file
+from .conversation import Conversation, Turn
+from .events import PermissionAsked, ToolFinished, ToolStarted, TurnFailed, TurnFinished, TurnUsage, turn_over
+from .failures import TurnError
 from .magics import UnknownMagic, help_text, parse_cell
-from .render import CellOutput, footer, tool_summary
+from .render import CellOutput, tool_summary
 from .network import ALLOW_ENV, NETWORK_ENV, AgentNetwork, allow_list
-from .sandbox import SANDBOX_ENV, Sandbox, SandboxUnavailable
+from .sandbox import SANDBOX_ENV, Sandbox
 from .session_memory import SessionMemory, default_state_dir
 
 INTERRUPT = object()  # put on a turn's queue when the person presses stop
@@ -255,10 +253,10 @@ class ClaudeKernel(Kernel):
                 conversation.set_model(argument)
                 self._say(f"Model for this session: {argument}")
             else:
-                current = conversation.model_override or getattr(conversation.settings, "model", None)
+                current = conversation.model_choice or conversation.snapshot().agent_model
                 self._say(f"Model: {current or 'Claude Code default'}")
         elif name == "session":
-            t = conversation.totals
+            t = conversation.snapshot().totals
             self._say(
                 f"Session: {t.session_id or '(none yet)'}\n"
                 f"Agent folder: {conversation.folder}\n"
@@ -268,12 +266,10 @@ class ClaudeKernel(Kernel):
 
     async def _run_turn(self, prompt: str, out: CellOutput, silent: bool) -> dict[str, Any]:
         started = time.monotonic()
-        turn = self.conversation.ask(prompt, asyncio.get_running_loop())
+        turn = self.conversation.ask(prompt, asyncio.get_running_loop(), self.api_retry_limit)
         self._turn = turn
         tools_running: set[str] = set()
-        streamed: set[str] = set()
-        result = None
-        cost = 0.0
+        usage: TurnUsage | None = None
         error: TurnError | None = None
         try:
             while True:
@@ -292,73 +288,34 @@ class ClaudeKernel(Kernel):
                     await self._stop_turn(turn)
                     out.note("⏹ Stopped. The session is still here: the next cell continues the conversation.")
                     return {"status": "abort", "execution_count": self.execution_count}
-                if isinstance(event, TurnEnded):
-                    cost = event.cost_usd
+                if isinstance(event, TurnFinished):
+                    usage = event.usage
                     break
                 if isinstance(event, TurnFailed):
-                    error = self._explain(event.error)
-                    break
-                if isinstance(event, Notice):
-                    out.note(event.text)
-                elif isinstance(event, PermissionRequest):
-                    self._ask_permission(event, out)
-                else:
-                    error = self._show(event, out, tools_running, streamed)
-                    if error is not None:
+                    usage, error = event.usage, event.error
+                    if event.still_running:
                         await self._stop_turn(turn)
-                        break
-                    if type(event).__name__ == "ResultMessage":
-                        result = event
+                    break
+                if isinstance(event, PermissionAsked):
+                    self._ask_permission(event, out)
+                    continue
+                if isinstance(event, ToolStarted):
+                    tools_running.add(event.tool_use_id)
+                elif isinstance(event, ToolFinished):
+                    tools_running.discard(event.tool_use_id)
+                out.show(event)
         finally:
             self._turn = None
         out.flush()
-        if result is not None:
-            usage = result.usage or {}
-            out.footer(footer(result.num_turns, int(usage.get("input_tokens") or 0),
-                              int(usage.get("output_tokens") or 0), cost, time.monotonic() - started))
-            error = error or result_error(result, self.conversation.settings)
+        if usage is not None:
+            out.receipt(usage, time.monotonic() - started)
         if error is not None:
             return self._fail(error, silent)
         return self._ok()
 
-    def _show(self, message: Any, out: CellOutput, tools_running: set[str], streamed: set[str]) -> TurnError | None:
-        """Render one SDK message; returns an error when the turn must stop."""
-        kind = type(message).__name__
-        if getattr(message, "parent_tool_use_id", None):
-            return None  # a subagent's inner work: its tool line already stands for it
-        if kind == "StreamEvent":
-            event = message.event
-            etype = event.get("type")
-            if etype == "message_start":
-                streamed.add(event.get("message", {}).get("id"))
-            elif etype == "content_block_delta" and event.get("delta", {}).get("type") == "text_delta":
-                out.add_text(event["delta"].get("text", ""))
-            elif etype == "content_block_stop":
-                out.end_text()
-        elif kind == "AssistantMessage":
-            for block in message.content:
-                bkind = type(block).__name__
-                if bkind == "TextBlock" and message.message_id not in streamed:
-                    out.add_text(block.text)
-                    out.end_text()
-                elif bkind == "ToolUseBlock":
-                    tools_running.add(block.id)
-                    out.tool_started(block.id, block.name, block.input)
-        elif kind == "UserMessage" and isinstance(message.content, list):
-            for block in message.content:
-                if type(block).__name__ == "ToolResultBlock":
-                    tools_running.discard(block.tool_use_id)
-                    out.tool_finished(block.tool_use_id, block.content, bool(block.is_error))
-        elif kind == "SystemMessage" and message.subtype == "api_retry":
-            verdict = retry_verdict(message.data, self.api_retry_limit)
-            if verdict is None:
-                out.status(retry_status(message.data))
-            return verdict
-        return None
-
     async def _stop_turn(self, turn: Turn) -> None:
         """End the turn within the grace time: politely first, then by ending the CLI."""
-        turn.cancelled = True
+        turn.stopped.set()
         self.conversation.interrupt()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.interrupt_grace
@@ -376,16 +333,15 @@ class ClaudeKernel(Kernel):
                 event = await asyncio.wait_for(turn.events.get(), remaining)
             except asyncio.TimeoutError:
                 continue
-            if isinstance(event, (TurnEnded, TurnFailed)):
+            if turn_over(event):
                 return
-            if isinstance(event, PermissionRequest):
+            if isinstance(event, PermissionAsked):
                 event.answer.set_result(("deny", "The person stopped this turn."))
 
-    def _ask_permission(self, request: PermissionRequest, out: CellOutput) -> None:
+    def _ask_permission(self, request: PermissionAsked, out: CellOutput) -> None:
         summary = tool_summary(request.tool, request.tool_input, self.conversation.folder)
         if not self._allow_stdin:
-            policy = getattr(self.conversation.settings, "headless_permission", "deny")
-            if policy == "allow":
+            if request.headless_permission == "allow":
                 out.note(f"Allowed without asking (no one to ask in this run): {summary}")
                 request.answer.set_result(("allow", ""))
             else:
@@ -407,21 +363,3 @@ class ClaudeKernel(Kernel):
         else:
             out.note(f"Denied: {summary}")
             request.answer.set_result(("deny", "The person denied this tool call."))
-
-    @staticmethod
-    def _explain(error: BaseException) -> TurnError:
-        if isinstance(error, NoCredentials):
-            return TurnError("NoCredentials", str(error))
-        if isinstance(error, AgentPaused):
-            return TurnError("AgentPaused", str(error))
-        if isinstance(error, AgentConfigError):
-            return TurnError("AgentSettingsInvalid", str(error))
-        if isinstance(error, SandboxUnavailable):
-            return TurnError("SandboxUnavailable", str(error))
-        if isinstance(error, CLIStopped):
-            return TurnError(
-                "ClaudeCodeStopped",
-                f"Claude Code stopped unexpectedly ({error}). Run the cell again: it restarts and "
-                "continues this conversation.",
-            )
-        return TurnError(type(error).__name__, str(error))

@@ -1,8 +1,9 @@
 """What a turn looks like in the cell: streamed Markdown, one line per tool
 call with a foldable result, and a footer with the turn's usage.
 
-The pure functions build text; ``CellOutput`` turns a turn's events into
-Jupyter display messages through the ``send(msg_type, content)`` it is given.
+The pure functions build text; ``CellOutput`` turns a turn's events (see
+``events``) into Jupyter display messages through the ``send(msg_type,
+content)`` it is given.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import html
 import itertools
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+from .events import Notice, Retrying, Text, TextEnded, ToolFinished, ToolStarted, TurnUsage, tool_output
 
 Send = Callable[[str, dict[str, Any]], None]
 
@@ -43,7 +46,7 @@ def _one_line(text: str, width: int = LINE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def tool_summary(name: str, tool_input: dict[str, Any], folder: Path | None = None) -> str:
+def tool_summary(name: str, tool_input: Mapping[str, Any], folder: Path | None = None) -> str:
     """``Bash: ls -la``, ``Write: report.md``: the tool and its key argument."""
     key = KEY_ARGUMENT.get(name)
     value = tool_input.get(key) if key else None
@@ -59,23 +62,9 @@ def tool_summary(name: str, tool_input: dict[str, Any], folder: Path | None = No
     return f"{name}: {_one_line(value)}"
 
 
-def result_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    parts = []
-    for block in content:
-        if isinstance(block, dict) and block.get("type") == "text":
-            parts.append(block.get("text", ""))
-        elif isinstance(block, dict):
-            parts.append(f"[{block.get('type', 'content')}]")
-    return "\n".join(parts)
-
-
 def result_preview(content: Any) -> str:
     """The first lines of a tool's result, short enough to sit folded in a cell."""
-    text = result_text(content).rstrip()
+    text = tool_output(content).rstrip()
     lines = text.splitlines()
     shown = "\n".join(lines[:PREVIEW_LINES])
     if len(shown) > PREVIEW_CHARS:
@@ -93,6 +82,12 @@ def footer(turns: int, input_tokens: int, output_tokens: int, cost_usd: float, s
         f"{turns} turn{'s' if turns != 1 else ''} · {input_tokens:,} in / {output_tokens:,} out tokens"
         f" · ${cost_usd:.4f} · {seconds:.1f} s"
     )
+
+
+def retry_line(retry: Retrying) -> str:
+    attempt = retry.attempt if retry.attempt is not None else "?"
+    return (f"The model API answered HTTP {retry.status or '?'}; retrying in {retry.delay_seconds:.1f} s "
+            f"(attempt {attempt})…")
 
 
 def tool_bundle(summary: str, state: str, preview: str | None) -> dict[str, str]:
@@ -122,6 +117,21 @@ class CellOutput:
         self._dirty = False
         self._tools: dict[str, tuple[str, str]] = {}  # tool_use id -> (display id, summary)
         self._status_id: str | None = None
+
+    def show(self, event: Text | TextEnded | ToolStarted | ToolFinished | Retrying | Notice) -> None:
+        """Show one event of the turn where it belongs in the cell."""
+        if isinstance(event, Text):
+            self.add_text(event.piece)
+        elif isinstance(event, TextEnded):
+            self.end_text()
+        elif isinstance(event, ToolStarted):
+            self.tool_started(event.tool_use_id, event.name, event.tool_input)
+        elif isinstance(event, ToolFinished):
+            self.tool_finished(event.tool_use_id, event.output, event.is_error)
+        elif isinstance(event, Retrying):
+            self.status(retry_line(event))
+        elif isinstance(event, Notice):
+            self.note(event.text)
 
     def _display(self, data: dict[str, str], display_id: str | None = None, update: bool = False) -> None:
         content: dict[str, Any] = {"data": data, "metadata": {}}
@@ -156,7 +166,7 @@ class CellOutput:
         self._text, self._text_id = "", None
 
     # -- tools ---------------------------------------------------------------
-    def tool_started(self, tool_use_id: str, name: str, tool_input: dict[str, Any]) -> None:
+    def tool_started(self, tool_use_id: str, name: str, tool_input: Mapping[str, Any]) -> None:
         self.end_text()
         self.clear_status()
         summary = tool_summary(name, tool_input, self.folder)
@@ -189,6 +199,10 @@ class CellOutput:
         if self._status_id is not None:
             self._display({"text/plain": ""}, self._status_id, update=True)
             self._status_id = None
+
+    def receipt(self, usage: TurnUsage, seconds: float) -> None:
+        """The footer of a finished turn; ``seconds`` is how long the person waited for it."""
+        self.footer(footer(usage.turns, usage.input_tokens, usage.output_tokens, usage.cost_usd, seconds))
 
     def footer(self, text: str) -> None:
         self.end_text()

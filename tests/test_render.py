@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
+from claude_kernel.events import Notice, Retrying, Text, TextEnded, ToolFinished, ToolStarted, TurnUsage
 from claude_kernel.magics import UnknownMagic, parse_cell
-from claude_kernel.render import footer, result_preview, tool_bundle, tool_summary
+from claude_kernel.render import CellOutput, footer, result_preview, retry_line, tool_bundle, tool_summary
 
 
 @pytest.mark.parametrize(
@@ -60,3 +62,33 @@ def test_magics_at_the_top_then_the_prompt():
 def test_unknown_magic_lists_the_known_ones():
     with pytest.raises(UnknownMagic, match="%new, %model, %session, %help"):
         parse_cell("%resume")
+
+
+def test_a_turns_events_render_as_streamed_text_tool_lines_notes_and_a_receipt():
+    sent: list[tuple[str, dict]] = []
+    out = CellOutput(lambda msg_type, content: sent.append((msg_type, content)), Path("/agents/r"))
+    for event in (Notice("The earlier conversation could not be found."),
+                  Retrying(attempt=1, status=529, delay_seconds=0.6),
+                  ToolStarted("toolu_1", "Write", MappingProxyType({"file_path": "/agents/r/report.md"})),
+                  ToolFinished("toolu_1", "File created", is_error=False),
+                  Text("Saved "), Text("report.md."), TextEnded()):
+        out.show(event)
+    out.receipt(TurnUsage("s1", 2, 24, 14, 0.000376, 1.2), seconds=1.5)
+    shown: dict[str, str] = {}
+    for msg_type, content in sent:
+        key = content.get("transient", {}).get("display_id") or f"{msg_type}-{len(shown)}"
+        shown[key] = content["text"] if msg_type == "stream" else content["data"]["text/plain"]
+    assert list(shown.values()) == [
+        "The earlier conversation could not be found.\n",
+        "",  # the retry notice, cleared when the tool started
+        "✓ Write: report.md\n  File created",
+        "Saved report.md.",
+        "2 turns · 24 in / 14 out tokens · $0.0004 · 1.5 s",
+    ]
+
+
+def test_a_retry_reads_as_what_happens_next():
+    assert retry_line(Retrying(attempt=2, status=529, delay_seconds=1.25)) == (
+        "The model API answered HTTP 529; retrying in 1.2 s (attempt 2)…")
+    assert retry_line(Retrying(attempt=None, status=None, delay_seconds=0)) == (
+        "The model API answered HTTP ?; retrying in 0.0 s (attempt ?)…")
