@@ -131,12 +131,12 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
 
     public_url = Unicode(
         config=True,
-        help="The hub's address as people see it, for the links in e-mails.",
+        help="The hub's address as people see it, for the links in e-mails (the hub passes its own public_url).",
     ).tag(env="OMA_PUBLIC_URL")
 
     @default("public_url")
     def _public_url_default(self):
-        return from_environment(self, "public_url", "http://127.0.0.1:8000")
+        return from_environment(self, "public_url", "")
 
     # -- what it keeps and decides ------------------------------------------------------------
     store_url = Unicode(
@@ -152,7 +152,8 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
     admin_emails = List(
         Unicode(),
         config=True,
-        help="E-mail addresses of the admins, separated by commas: who gets the notices of new beta applications.",
+        help="E-mail addresses of the admins, separated by commas: who gets the notices of new beta applications "
+        "(the hub passes its own admin_emails).",
     ).tag(env="OMA_ADMIN_EMAILS")
 
     @default("admin_emails")
@@ -171,12 +172,12 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
 
     beta_group = Unicode(
         config=True,
-        help="The JupyterHub group of the people approved for the beta.",
+        help="The JupyterHub group of the people approved for the beta (the hub passes its own beta_group).",
     ).tag(env="OMA_BETA_GROUP")
 
     @default("beta_group")
     def _beta_group_default(self):
-        return from_environment(self, "beta_group", "beta")
+        return from_environment(self, "beta_group", "")
 
     group_sync_seconds = Float(
         config=True,
@@ -224,9 +225,11 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
         """The configurable classes (for --help-all and config files): the service and its e-mail component."""
         return [type(self), self.mailer_class]
 
-    @default("log_format")
-    def _log_format_default(self):
-        return LOG_FORMAT
+    @default("log")
+    def _log_default(self):
+        """Overrides Application's logger of its own: the service's messages, its modules', tornado's and
+        the e-mail component's (a child: it logs here) go through one handler, in one format (serve)."""
+        return logging.getLogger("oh-my-agent.service")
 
     @default("log_level")
     def _log_level_default(self):
@@ -242,12 +245,13 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
 
     async def serve(self) -> None:
         """Run until SIGTERM or SIGINT, then stop cleanly (see stopping.py)."""
-        # The service's modules log to "oh-my-agent.service", in the application's format.
         logging.basicConfig(level=self.log_level, format=LOG_FORMAT)
-        for setting, what in (("store_url", "no store"), ("hub_api_url", "no hub API"), ("hub_api_token", "no hub token")):
+        # What the hub decides and passes (hub_config/platform.py, the chart's settings): the service
+        # has no default of its own for these, so the two can never disagree.
+        for setting in ("store_url", "hub_api_url", "hub_api_token", "public_url", "beta_group"):
             if not getattr(self, setting):
-                raise SystemExit(f"agents service: {what}: set {self.class_traits()[setting].metadata['env']} "
-                                 "(JupyterHub sets it for the services it starts).")
+                raise SystemExit(f"agents service: {setting} is not set: set {self.class_traits()[setting].metadata['env']} "
+                                 "(the hub sets it for the services it starts).")
         stop = StopRequest()
         stop.install()
         store = open_store(self.store_url)
