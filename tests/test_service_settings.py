@@ -61,7 +61,8 @@ def test_a_bad_variable_stops_the_service_naming_it(monkeypatch, variable, value
     done = subprocess.run([sys.executable, "-m", "agents_extension.service"], capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", variable: value, "OMA_STORE_URL": "sqlite:////nonexistent/x.db",
                                "JUPYTERHUB_API_URL": "http://127.0.0.1:1/hub/api", "JUPYTERHUB_API_TOKEN": "t",
-                               "OMA_PUBLIC_URL": "http://127.0.0.1:8000", "OMA_BETA_GROUP": "beta"},
+                               "OMA_PUBLIC_URL": "http://127.0.0.1:8000", "OMA_BETA_GROUP": "beta",
+                               "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:1", "JUPYTERHUB_SERVICE_PREFIX": "/services/agents/"},
                           timeout=60)
     assert done.returncode != 0
     assert f"{variable} cannot be '{value}'" in done.stderr
@@ -70,8 +71,9 @@ def test_a_bad_variable_stops_the_service_naming_it(monkeypatch, variable, value
 def test_without_what_the_hub_passes_the_service_says_which_variable_to_set():
     """The store, the hub's API and address and the beta group are the hub's settings: no default here."""
     env = {"PATH": "/usr/bin:/bin", "OMA_STORE_URL": "sqlite:////nonexistent/x.db", "JUPYTERHUB_API_URL": "http://h/hub/api",
-           "JUPYTERHUB_API_TOKEN": "t", "OMA_PUBLIC_URL": "http://127.0.0.1:8000", "OMA_BETA_GROUP": "beta"}
-    for variable in ("OMA_STORE_URL", "OMA_PUBLIC_URL", "OMA_BETA_GROUP"):
+           "JUPYTERHUB_API_TOKEN": "t", "OMA_PUBLIC_URL": "http://127.0.0.1:8000", "OMA_BETA_GROUP": "beta",
+           "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:1", "JUPYTERHUB_SERVICE_PREFIX": "/services/agents/"}
+    for variable in ("OMA_STORE_URL", "OMA_PUBLIC_URL", "OMA_BETA_GROUP", "JUPYTERHUB_SERVICE_URL"):
         done = subprocess.run([sys.executable, "-m", "agents_extension.service"], capture_output=True, text=True,
                               env={k: v for k, v in env.items() if k != variable}, timeout=60)
         assert done.returncode != 0

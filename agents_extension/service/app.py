@@ -91,7 +91,8 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
     name = "agents-service"
     description = "The oh-my-agent agents service, started by JupyterHub as its service 'agents'."
 
-    # -- where it runs (JupyterHub sets these for a managed service) ----------------------
+    # -- where it runs (JupyterHub sets these for a managed service; the chart for the Deployment) --
+    # What the hub decides and passes has no default here: the hub's settings are its only defaults.
     service_prefix = Unicode(
         config=True,
         help="The URL path the service answers under (JupyterHub sets it for its services).",
@@ -99,7 +100,7 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
 
     @default("service_prefix")
     def _service_prefix_default(self):
-        return from_environment(self, "service_prefix", "/services/agents/")
+        return from_environment(self, "service_prefix", "")
 
     service_url = Unicode(
         config=True,
@@ -108,7 +109,7 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
 
     @default("service_url")
     def _service_url_default(self):
-        return from_environment(self, "service_url", "http://127.0.0.1:10101")
+        return from_environment(self, "service_url", "")
 
     hub_api_url = Unicode(
         config=True,
@@ -248,7 +249,8 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
         logging.basicConfig(level=self.log_level, format=LOG_FORMAT)
         # What the hub decides and passes (hub_config/platform.py, the chart's settings): the service
         # has no default of its own for these, so the two can never disagree.
-        for setting in ("store_url", "hub_api_url", "hub_api_token", "public_url", "beta_group"):
+        for setting in ("service_prefix", "service_url", "store_url", "hub_api_url", "hub_api_token", "public_url",
+                        "beta_group"):
             if not getattr(self, setting):
                 raise SystemExit(f"agents service: {setting} is not set: set {self.class_traits()[setting].metadata['env']} "
                                  "(the hub sets it for the services it starts).")
