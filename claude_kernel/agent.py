@@ -4,28 +4,12 @@ The agent's tools can change anything in its folder, so its settings are not
 read from there: they come from the file named by ``CLAUDE_AGENT_SETTINGS``
 in the kernelspec's environment, which the agents dashboard (the user
 server) writes outside every agent folder from what the agents service
-returned. Every key is optional::
+returned. What that file holds is the contract's ``AgentSettingsFile``
+(oma_contract/agent.py documents every key); every key is optional::
 
-    {
-      "id": "3f2c…",
-      "name": "Market researcher",
-      "instructions": "Answer in Korean. Cite sources.",
-      "model": "claude-sonnet-4-5",
-      "permission_mode": "default",
-      "allowed_tools": ["Read", "Write", "Bash(ls:*)"],
-      "disallowed_tools": ["WebFetch"],
-      "max_turns": 20,
-      "max_budget_usd": 2.5,
-      "headless_permission": "deny",
-      "status": "active"
-    }
-
-``instructions`` are appended to Claude Code's system prompt (and shown to
-the agent, read-only, as its folder's CLAUDE.md); ``headless_permission``
-decides tool requests that nobody can answer (a notebook run without a front
-end): ``deny`` (default) or ``allow``; ``status`` ``paused`` makes the agent
-refuse new turns (``draft`` and ``active`` take them); ``id`` is the agent's
-id on the platform, under which the kernel reports its sessions' usage.
+    {"id": "3f2c…", "name": "Market researcher", "instructions": "Answer in Korean.",
+     "permission_mode": "default", "allowed_tools": ["Read", "Bash(ls:*)"], "max_turns": 20,
+     "headless_permission": "deny", "status": "active"}
 
 A kernel without ``CLAUDE_AGENT_SETTINGS`` (the plain "Claude" kernel) is an
 agent with every default, working in the notebook's folder: files named
@@ -36,40 +20,35 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-AGENT_DIR_ENV = "CLAUDE_AGENT_DIR"
-SETTINGS_ENV = "CLAUDE_AGENT_SETTINGS"
-# The name the agent's instructions have in its folder (Claude Code's project memory file).
-INSTRUCTIONS_FILE = "CLAUDE.md"
-# Where hand-made agents kept their settings before settings moved out of agent folders.
-OLD_SETTINGS_FILE = "agent.json"
-PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto")
-HEADLESS_POLICIES = ("deny", "allow")
-STATUSES = ("draft", "active", "paused")
+from pydantic import ConfigDict
+
+from oma_contract import (
+    AGENT_DIR_ENV,
+    INSTRUCTIONS_FILE,
+    OLD_SETTINGS_FILE,
+    SETTINGS_ENV,
+    AgentSettingsFile,
+    FieldInvalid,
+    instructions_text,
+)
+
+__all__ = ["AGENT_DIR_ENV", "INSTRUCTIONS_FILE", "OLD_SETTINGS_FILE", "SETTINGS_ENV", "AgentConfigError",
+           "AgentSettings", "agent_folder", "instructions_text", "load_agent", "settings_file"]
 
 
 class AgentConfigError(ValueError):
     """The agent's settings file cannot be used; the message says how to fix it."""
 
 
-@dataclass(frozen=True)
-class AgentSettings:
+class AgentSettings(AgentSettingsFile):
+    """The settings file's values, with the folder the agent works in (its name, when the file names none)."""
+
+    model_config = ConfigDict(frozen=True)
+
     folder: Path
     name: str
-    instructions: str = ""
-    model: str | None = None
-    permission_mode: str = "default"
-    allowed_tools: tuple[str, ...] = ()
-    disallowed_tools: tuple[str, ...] = ()
-    max_turns: int | None = None
-    max_budget_usd: float | None = None
-    headless_permission: str = "deny"
-    status: str = "active"
-    id: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def agent_folder(notebook_folder: str | os.PathLike[str] | None = None) -> Path:
@@ -77,11 +56,6 @@ def agent_folder(notebook_folder: str | os.PathLike[str] | None = None) -> Path:
     named = os.environ.get(AGENT_DIR_ENV, "").strip()
     folder = Path(named).expanduser() if named else Path(notebook_folder or os.getcwd())
     return folder.resolve()
-
-
-def instructions_text(instructions: str | None) -> str:
-    """The agent's CLAUDE.md for its instructions (what the owner reads, and the agent sees read-only)."""
-    return (instructions or "").rstrip() + "\n"
 
 
 def settings_file() -> Path | None:
@@ -98,7 +72,7 @@ def load_agent(folder: Path, settings: Path | None) -> AgentSettings:
             f"page, or point {AGENT_DIR_ENV} at an existing folder."
         )
     if settings is None:
-        return AgentSettings(folder=folder, name=folder.name)
+        return AgentSettings(folder=folder, name=folder.name)  # every default
     if Path(os.path.realpath(settings)).is_relative_to(os.path.realpath(folder)):
         raise AgentConfigError(
             f"The agent's settings file {settings} is inside its own folder, where the agent could rewrite "
@@ -117,50 +91,11 @@ def load_agent(folder: Path, settings: Path | None) -> AgentSettings:
     return _settings_from(raw, folder, settings)
 
 
-def _settings_from(raw: dict[str, Any], folder: Path, path: Path) -> AgentSettings:
-    def bad(key: str, expected: str) -> AgentConfigError:
-        return AgentConfigError(f"{path}: '{key}' must be {expected} (found {raw[key]!r}).")
-
-    def text(key: str, default: str | None) -> str | None:
-        if raw.get(key) is None:
-            return default
-        if not isinstance(raw[key], str):
-            raise bad(key, "text")
-        return raw[key]
-
-    def choice(key: str, options: tuple[str, ...], default: str) -> str:
-        value = raw.get(key, default)
-        if value not in options:
-            raise bad(key, "one of " + ", ".join(options))
-        return value
-
-    def tools(key: str) -> tuple[str, ...]:
-        value = raw.get(key) or []
-        if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
-            raise bad(key, "a list of tool names")
-        return tuple(t.strip() for t in value)
-
-    max_turns = raw.get("max_turns")
-    if max_turns is not None and (isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1):
-        raise bad("max_turns", "a whole number of at least 1")
-    budget = raw.get("max_budget_usd")
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
-        raise bad("max_budget_usd", "a positive number of US dollars")
-
-    known = {"name", "instructions", "model", "permission_mode", "allowed_tools", "disallowed_tools",
-             "max_turns", "max_budget_usd", "headless_permission", "status", "id"}
-    return AgentSettings(
-        folder=folder,
-        name=text("name", folder.name) or folder.name,
-        instructions=text("instructions", "") or "",
-        model=text("model", None) or None,
-        permission_mode=choice("permission_mode", PERMISSION_MODES, "default"),
-        allowed_tools=tools("allowed_tools"),
-        disallowed_tools=tools("disallowed_tools"),
-        max_turns=max_turns,
-        max_budget_usd=float(budget) if budget is not None else None,
-        headless_permission=choice("headless_permission", HEADLESS_POLICIES, "deny"),
-        status=choice("status", STATUSES, "active"),
-        id=text("id", "") or "",
-        extra={k: v for k, v in raw.items() if k not in known},
-    )
+def _settings_from(raw: dict, folder: Path, path: Path) -> AgentSettings:
+    try:
+        checked = AgentSettingsFile.check(raw)
+    except FieldInvalid as err:
+        raise AgentConfigError(f"{path}: {err} Save the agent again on the agents dashboard.") from None
+    values = checked.model_dump(exclude_unset=False)
+    return AgentSettings(**{**values, **(checked.model_extra or {}), "folder": folder,
+                            "name": checked.name or folder.name})

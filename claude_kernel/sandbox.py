@@ -264,7 +264,7 @@ class Sandbox:
             return
         import stat
 
-        from . import folder_files
+        from oma_contract import folder_files
 
         if name not in self._covered:
             self._covered[name] = os.path.join(self._private_dir(), name)

@@ -9,28 +9,35 @@ report is logged, never shown as a failed cell.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import Any
+
+from pydantic import field_validator
+
+from oma_contract import session
 
 SERVICE_URL_ENV = "OMA_AGENTS_SERVICE_URL"
 TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
 
 
-@dataclass
-class SessionReport:
-    agent_id: str
-    session_id: str
-    notebook: str
-    turns: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    status: str  # active, inactive (kernel gone) or closed (%new)
+class SessionReport(session.SessionReport):
+    """The contract's session report, as a kernel makes it: a notebook path the service would
+    refuse is made sendable first, so a session's usage is never lost for its file's name."""
+
+    @field_validator("notebook", mode="before")
+    @classmethod
+    def _sendable_path(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        # A file name that is not UTF-8 arrives as lone surrogates (os.fsdecode); control
+        # characters and line breaks are legal in file names but not in the report.
+        text = value.encode("utf-8", "replace").decode("utf-8")
+        text = "".join("\ufffd" if ord(c) < 32 or 0x7f <= ord(c) <= 0x9f or c in "\u2028\u2029" else c for c in text)
+        return text[-session.NOTEBOOK_MAX:]
 
 
 class UsageReporter:
@@ -50,7 +57,7 @@ class UsageReporter:
 
     def _send(self, report: SessionReport) -> None:
         request = urllib.request.Request(
-            self.url, method="POST", data=json.dumps(report.__dict__).encode(),
+            self.url, method="POST", data=report.model_dump_json().encode(),
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         try:

@@ -5,15 +5,26 @@ calls `compose()` (through its e-mail component, `OutboxSender.compose`) and
 hands the resulting `OutboxMessage` to the store in the same write as the
 event that causes it; the sender delivers it later.
 
-The templates live next to this module in `templates/<language>/<event>.txt`
-and `.html`. A `.txt` template sets the subject with `{% set subject %}`; the
-HTML bodies extend `layout.html`. Autoescaping is on for `.html` templates, so
-every value a person typed (name, purpose, organisation, note) is escaped in
-HTML bodies.
+The templates live next to this module in `templates/<event>.txt` and
+`.html`, one of each per event for every language: their words are English
+message ids translated through a gettext catalog with Jinja's i18n extension
+(`{% trans %}`, `_()`). The Korean catalog is
+`locale/ko/LC_MESSAGES/oma-email.po`, compiled by Babel when e-mail is first
+composed (no compiled file is kept in the repository). An e-mail is written in
+the language stored with the person's application, not a browser's, since it
+is composed outside any request (``pybabel extract -F babel.cfg`` gathers the
+texts, as for the pages).
+
+A `.txt` template sets the subject with `{% set subject %}`; the HTML bodies
+extend `layout.html`. Autoescaping is on for `.html` templates, so every value
+a person typed (name, purpose, organisation, note) is escaped in HTML bodies.
 """
 
 from __future__ import annotations
 
+import functools
+import gettext
+import io
 import textwrap
 import uuid
 from dataclasses import dataclass
@@ -23,13 +34,18 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import jinja2
+from babel import negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from markupsafe import Markup, escape
 
 from agents_extension.store.base import OutboxMessage
 
 PRODUCT = "oh-my-agent"
 LANGUAGES = ("en", "ko")
-DEFAULT_LANGUAGE = "en"
+DEFAULT_LANGUAGE = "en"  # the message ids themselves: English has no catalog
+DOMAIN = "oma-email"
+CATALOGS = Path(__file__).with_name("locale")
 
 # What each event's templates need from the caller (besides `hub_url`, which
 # all of them need). Everything else is optional and renders as empty.
@@ -59,9 +75,9 @@ class RenderedEmail:
 
 
 def normalize_language(language: str | None) -> str:
-    """"ko", "ko-KR", "KO_kr" -> "ko"; anything we have no templates for -> English."""
-    primary = (language or "").strip().replace("_", "-").split("-")[0].lower()
-    return primary if primary in LANGUAGES else DEFAULT_LANGUAGE
+    """"ko", "ko-KR", "KO_kr" -> "ko"; anything we have no catalog for -> English."""
+    preferred = (language or "").strip().replace("-", "_").lower()
+    return (negotiate_locale([preferred], LANGUAGES) if preferred else None) or DEFAULT_LANGUAGE
 
 
 def _multiline(value: Any) -> Markup:
@@ -76,7 +92,21 @@ def _indent_text(value: Any) -> str:
     return textwrap.indent(text, "    ", lambda line: True)
 
 
-def _environment() -> jinja2.Environment:
+def _translations(language: str) -> gettext.NullTranslations:
+    """The e-mails' words in ``language``, from its catalog compiled in memory; English has none."""
+    source = CATALOGS / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not source.exists():
+        return gettext.NullTranslations()
+    compiled = io.BytesIO()
+    with source.open("rb") as po:
+        write_mo(compiled, read_po(po, locale=language, domain=DOMAIN))
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+@functools.cache
+def _environment(language: str) -> jinja2.Environment:
+    """The templates with ``language``'s words: one environment per language, made on first use."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -84,13 +114,12 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(_translations(language), newstyle=True)
     env.filters["multiline"] = _multiline
     env.filters["indent_text"] = _indent_text
     return env
-
-
-_env = _environment()
 
 
 def _hub_url(value: Any) -> str:
@@ -129,12 +158,13 @@ def render(event: str, language: str | None, context: Mapping[str, Any]) -> Rend
     """
     language = normalize_language(language)
     values = _template_context(event, language, context)
-    text_module = _env.get_template(f"{language}/{event}.txt").make_module(values)
+    env = _environment(language)
+    text_module = env.get_template(f"{event}.txt").make_module(values)
     subject = " ".join(str(text_module.subject).split())
     if len(subject) > MAX_SUBJECT_LENGTH:
         subject = subject[: MAX_SUBJECT_LENGTH - 1].rstrip() + "…"
     text = str(text_module).strip("\n") + "\n"
-    html = _env.get_template(f"{language}/{event}.html").render(values, subject=subject)
+    html = env.get_template(f"{event}.html").render(values, subject=subject)
     return RenderedEmail(subject=subject, text=text, html=html)
 
 

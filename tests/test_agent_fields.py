@@ -1,4 +1,4 @@
-"""The agents API's field checks and folder names, without a server."""
+"""The agents API's request bodies (checked by the contract's models) and folder names, without a server."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import re
 import pytest
 
 from agents_extension.service.agent_fields import (
-    DEFAULT_MODELS,
-    DEFAULTS,
     AgentFieldError,
     agent_input,
     derive_slug,
@@ -19,7 +17,7 @@ from agents_extension.service.agent_fields import (
     session_report,
     unique_slug,
 )
-from claude_kernel.agent import PERMISSION_MODES
+from oma_contract import DEFAULT_MODELS, AgentCreate, PermissionMode
 
 MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5")
 FULL = {
@@ -27,6 +25,9 @@ FULL = {
     "model": "claude-haiku-4-5", "permission_mode": "acceptEdits", "allowed_tools": ["Read", "Bash(ls:*)"],
     "disallowed_tools": ["WebFetch"], "max_turns": 20, "max_budget_usd": 2.5, "status": "active",
 }
+# What a missing field gets on create and on a full replace (PUT).
+DEFAULTS = {"description": "", "instructions": "", "model": None, "permission_mode": "default", "allowed_tools": [],
+            "disallowed_tools": [], "max_turns": None, "max_budget_usd": None, "status": "draft"}
 
 # (field, bad value, words the message must hold); one row per way a field can be wrong.
 BAD_AGENT_FIELDS = [
@@ -81,7 +82,7 @@ def test_a_bad_field_is_refused_with_its_name_and_what_to_do(field, value, words
 
 
 def test_every_editable_field_has_rows_in_the_bad_input_table():
-    assert {row[0] for row in BAD_AGENT_FIELDS} == set(DEFAULTS)
+    assert {row[0] for row in BAD_AGENT_FIELDS} == set(AgentCreate.model_fields)
 
 
 def test_a_full_body_comes_back_as_store_fields():
@@ -162,7 +163,8 @@ def test_if_match_holds_the_version_its_etag_gave(header, version):
     assert if_match_version(header) == version
 
 
-@pytest.mark.parametrize("header", ['"abc"', '"0"', "-1", '"3", "4"'])
+@pytest.mark.parametrize("header", ['"abc"', '"0"', "-1", '"3", "4"', '"²"', "²", "٣", '"' + "9" * 5000 + '"',
+                                    "9" * 19])
 def test_an_if_match_that_is_not_a_version_is_refused(header):
     with pytest.raises(AgentFieldError) as refused:
         if_match_version(header)
@@ -181,10 +183,10 @@ def test_the_model_list_comes_from_the_setting():
     assert models_setting("claude-opus-4-5, my-gateway-model,claude-opus-4-5") == ("claude-opus-4-5", "my-gateway-model")
 
 
-def test_permission_modes_are_the_kernels():
+def test_every_permission_mode_of_the_contract_is_accepted():
     fields, _ = agent_input({"name": "A"}, MODELS, partial=False)
     assert fields["permission_mode"] == "default"
-    for mode in PERMISSION_MODES:
+    for mode in PermissionMode:
         assert agent_input({"permission_mode": mode}, MODELS, partial=True)[0] == {"permission_mode": mode}
 
 

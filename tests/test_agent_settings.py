@@ -30,7 +30,7 @@ def test_a_kernel_without_a_settings_file_is_an_agent_with_defaults(folder):
     assert settings.name == folder.name
     assert settings.permission_mode == "default"
     assert settings.headless_permission == "deny"
-    assert settings.allowed_tools == () and settings.max_turns is None
+    assert settings.allowed_tools == [] and settings.max_turns is None
 
 
 def test_an_agent_json_in_the_folder_is_not_read(folder):
@@ -65,7 +65,7 @@ def test_every_setting_is_read(folder, settings):
     }))
     s = load_agent(folder, settings)
     assert (s.name, s.instructions, s.model, s.permission_mode) == ("Researcher", "Cite sources.", "claude-sonnet-4-5", "acceptEdits")
-    assert s.allowed_tools == ("Read", "Bash(ls:*)") and s.disallowed_tools == ("WebFetch",)
+    assert s.allowed_tools == ["Read", "Bash(ls:*)"] and s.disallowed_tools == ["WebFetch"]
     assert (s.max_turns, s.max_budget_usd, s.headless_permission, s.status, s.id) == (12, 1.5, "allow", "paused", "a1")
 
 

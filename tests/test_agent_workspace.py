@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_an_agent_gets_a_folder_its_settings_instructions_and_a_kernelspec(works
     assert (folder / "CLAUDE.md").read_text() == "Cite sources.\n"
     settings = load_agent(folder, workspace.settings_path("a1"))  # what the Claude kernel will read
     assert (settings.name, settings.instructions, settings.model, settings.allowed_tools, settings.max_turns, settings.id) == (
-        "Market researcher", "Cite sources.", "claude-sonnet-4-5", ("Read",), 10, "a1")
+        "Market researcher", "Cite sources.", "claude-sonnet-4-5", ["Read"], 10, "a1")
     spec = json.loads((workspace.kernels_dir / "claude-market-researcher" / "kernel.json").read_text())
     assert spec == kernelspec(agent(), folder, workspace.settings_path("a1"))
 
@@ -120,6 +121,27 @@ def test_reconcile_adds_missing_agents_and_trashes_ones_the_service_no_longer_ha
 
 
 # -- what an agent leaves in its folder steers nothing -------------------------------
+@pytest.mark.parametrize("bad", [
+    {"allowed_tools": ["Read", "\udfff"]},  # stored before the service refused lone surrogates
+    {"name": "Bad\ud800"},
+    {"permission_mode": "yolo"},
+    {"slug": "../escape"},
+])
+def test_reconcile_skips_an_agent_it_cannot_set_up_and_sets_up_the_others(workspace, bad, caplog):
+    broken = agent(id="a0", name="Broken", slug="broken", **{k: v for k, v in bad.items() if k not in ("name", "slug")})
+    broken.update(bad)
+    workspace.reconcile([broken, agent(id="a2", name="Second", slug="second")])
+    assert (workspace.root / "second" / "CLAUDE.md").is_file() and workspace.settings_path("a2").is_file()
+    assert not workspace.settings_path("a0").exists()
+    assert "a0" in caplog.text and "could not be set up" in caplog.text
+
+
+def test_an_agent_the_kernel_could_not_use_is_refused_before_its_folder_changes(workspace):
+    with pytest.raises(ValueError, match="allowed_tools"):
+        workspace.sync(agent(allowed_tools=["\ud800"]))
+    assert not (workspace.root / "market-researcher").exists()
+
+
 @pytest.fixture
 def victims(tmp_path):
     """Files outside the agent's folder that its links point at: another person's, and a sibling agent's."""
@@ -231,12 +253,20 @@ def test_what_an_agent_plants_in_its_folder_does_not_steer_the_owners_next_edit_
     assert agent_dir.exists() and (workspace.kernels_dir / "claude-market-researcher").exists()
 
 
-def test_jupyterlab_file_menu_gets_the_dashboard_without_overwriting_a_persons_settings(tmp_path):
-    from agents_extension.server.lab_menu import MENU_SETTINGS, add_dashboard_to_menu
+def test_jupyterlab_file_menu_gets_the_dashboard_from_the_installed_settings_overrides(tmp_path):
+    """The wheel ships JupyterLab settings overrides: the File menu's default holds "My agents" for
+    everyone on this environment, next to a person's own menu settings, and nothing is written for them."""
+    from jupyterlab.commands import get_app_dir
+    from jupyterlab_server.settings_utils import get_settings
 
-    add_dashboard_to_menu(tmp_path, "/hub/")
-    item = json.loads((tmp_path / MENU_SETTINGS).read_text())["menus"][0]["items"][1]
-    assert item["command"] == "help:open" and item["args"]["url"] == "/hub/user-redirect/agents"
-    (tmp_path / MENU_SETTINGS).write_text('{"menus": []}')
-    add_dashboard_to_menu(tmp_path, "/hub/")
-    assert (tmp_path / MENU_SETTINGS).read_text() == '{"menus": []}'
+    app_dir = Path(get_app_dir())
+    own = tmp_path / "user-settings" / "@jupyterlab" / "mainmenu-extension" / "plugin.jupyterlab-settings"
+    own.parent.mkdir(parents=True)
+    own.write_text('{"menus": [{"id": "jp-mainmenu-tabs", "disabled": true}]}')
+    settings, warnings = get_settings(str(app_dir / "settings"), str(app_dir / "schemas"), str(tmp_path / "user-settings"),
+                                      schema_name="@jupyterlab/mainmenu-extension:plugin")
+    assert not any(warnings)
+    file_menu = next(m for m in settings["schema"]["properties"]["menus"]["default"] if m["id"] == "jp-mainmenu-file")
+    item = next(i for i in file_menu["items"] if i.get("command") == "help:open")
+    assert item["args"] == {"url": "/hub/user-redirect/agents", "text": "My agents · 내 에이전트", "newBrowserTab": True}
+    assert json.loads(settings["raw"]) == {"menus": [{"id": "jp-mainmenu-tabs", "disabled": True}]}  # theirs, untouched

@@ -10,7 +10,7 @@ from agents_extension.server import AgentsExtension, _jupyter_server_extension_p
 
 @pytest.fixture(autouse=True)
 def no_hub_variables(monkeypatch):
-    for name in ("OMA_AGENTS_SERVICE_URL", "JUPYTERHUB_API_TOKEN", "JUPYTERHUB_BASE_URL", "JUPYTERLAB_SETTINGS_DIR"):
+    for name in ("OMA_AGENTS_SERVICE_URL", "JUPYTERHUB_API_TOKEN", "JUPYTERHUB_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 
 

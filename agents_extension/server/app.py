@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from urllib.parse import quote
 
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from ..service.i18n import pick_language
-from .dashboard_text import dashboard_text
+from oma_contract import AGENT_LIMITS, AgentCreate, AgentStatus, PermissionMode
+
+from .dashboard_text import dashboard_text, request_language
 from .workspace import Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
@@ -59,8 +61,9 @@ class AgentsAPI(APIHandler):
 
     service_path = "api/agents"
 
-    async def _forward(self, agent_id: str | None) -> None:
-        path = self.service_path + (f"/{agent_id}" if agent_id else "")
+    async def _forward(self, agent_id: str | None, then: str = "") -> None:
+        # The id as one path segment, whatever it holds (tornado has decoded %2F into "/").
+        path = self.service_path + (f"/{quote(agent_id, safe='')}" if agent_id else "") + then
         if self.request.query:
             path += "?" + self.request.query
         headers = {"If-Match": self.request.headers["If-Match"]} if "If-Match" in self.request.headers else {}
@@ -118,6 +121,19 @@ class AgentsAPI(APIHandler):
         return agent_id
 
 
+class AgentSessionsAPI(AgentsAPI):
+    """``/api/agents/<id>/sessions``: the agent's Claude sessions, as the service lists them."""
+
+    @web.authenticated
+    async def get(self, agent_id: str) -> None:
+        await self._forward(agent_id, "/sessions")
+
+    async def post(self, agent_id: str) -> None:
+        raise web.HTTPError(405)
+
+    put = patch = delete = post
+
+
 class AgentOptionsAPI(AgentsAPI):
     """``/api/agent-options``: the models and limits the service accepts, for the dashboard's form."""
 
@@ -133,9 +149,11 @@ class Dashboard(JupyterHandler):
 
     @web.authenticated
     def get(self) -> None:
-        language = pick_language(self.request.headers.get("Accept-Language"))
+        language = request_language(self)
         page = self.settings["oma_templates"].get_template("dashboard.html").render(
             lang=language, text=dashboard_text(language), base_url=self.base_url,
+            permission_modes=list(PermissionMode), statuses=list(AgentStatus), limits=AGENT_LIMITS,
+            new_agent=AgentCreate.model_construct(name="").model_dump(mode="json", include={"permission_mode", "status"}),
             xsrf_token=self.xsrf_token.decode(),
             hub_home=self.settings["oma_hub_home"],
         )
@@ -160,6 +178,7 @@ def routes() -> list[tuple[str, type]]:
     return [
         (r"api/agents/?", AgentsAPI),
         (r"api/agents/([^/]+)", AgentsAPI),
+        (r"api/agents/([^/]+)/sessions", AgentSessionsAPI),
         (r"api/agent-options", AgentOptionsAPI),
         (r"agents/?", Dashboard),
     ]

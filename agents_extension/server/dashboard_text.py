@@ -1,45 +1,106 @@
-"""The agents dashboard's words, in English and Korean."""
+"""The agents dashboard's words, in Korean or English by the browser's language.
+
+The language comes from tornado's locale support (``RequestHandler.locale``,
+which reads Accept-Language with its weights); the words from a gettext
+catalog whose message ids are the English texts below. The Korean catalog is
+``locale/ko/LC_MESSAGES/oma-dashboard.po`` beside this module; Babel compiles
+it when the server first needs it, so no compiled file is kept in the
+repository. To gather new texts into it (the mapping is the project's
+``babel.cfg``)::
+
+    pybabel extract -F babel.cfg -o /tmp/oma-dashboard.pot agents_extension/server
+    pybabel update -D oma-dashboard -i /tmp/oma-dashboard.pot -d agents_extension/server/locale
+
+The agents service has a catalog of its own: a user server imports nothing of
+the service, so the two sides share only the languages.
+"""
 
 from __future__ import annotations
 
+import functools
+import gettext
+import tempfile
+from pathlib import Path
+
+import tornado.locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from tornado.web import RequestHandler
+
+DOMAIN = "oma-dashboard"
+CATALOGS = Path(__file__).with_name("locale")
+DEFAULT_LANGUAGE = "en"  # the message ids themselves: English has no catalog
+_folder: tempfile.TemporaryDirectory | None = None
+
+
+def N_(message: str) -> str:
+    """Marks a text for the catalog (Babel extracts N_ calls); it is translated when a page is shown."""
+    return message
+
+
+# Keyed for the page, whose script shows some of them too (statuses, statistics, "Saved.").
 TEXT = {
-    "title": {"en": "My agents", "ko": "내 에이전트"},
-    "new": {"en": "New agent", "ko": "새 에이전트"},
-    "empty": {"en": "No agents yet. Create one: give it a name and tell it what to do.",
-              "ko": "아직 에이전트가 없습니다. 이름과 할 일을 적어 하나 만들어 보세요."},
-    "name": {"en": "Name", "ko": "이름"},
-    "description": {"en": "Description", "ko": "설명"},
-    "instructions": {"en": "Instructions (what the agent should always do)", "ko": "지침 (에이전트가 항상 따를 내용)"},
-    "model": {"en": "Model", "ko": "모델"},
-    "default_model": {"en": "Claude Code's default", "ko": "Claude Code 기본값"},
-    "permission_mode": {"en": "Permission mode", "ko": "권한 모드"},
-    "allowed_tools": {"en": "Tools used without asking (comma-separated, e.g. Read, Write, Bash(ls:*))",
-                      "ko": "묻지 않고 쓸 도구 (쉼표로 구분, 예: Read, Write, Bash(ls:*))"},
-    "disallowed_tools": {"en": "Tools never used (comma-separated)", "ko": "쓰지 않을 도구 (쉼표로 구분)"},
-    "max_turns": {"en": "Max turns per cell", "ko": "셀당 최대 턴"},
-    "max_budget_usd": {"en": "Budget per cell (USD)", "ko": "셀당 예산 (USD)"},
-    "status": {"en": "Status", "ko": "상태"},
-    "draft": {"en": "draft", "ko": "초안"},
-    "active": {"en": "active", "ko": "사용 중"},
-    "paused": {"en": "paused", "ko": "일시 중지"},
-    "save": {"en": "Save", "ko": "저장"},
-    "cancel": {"en": "Cancel", "ko": "취소"},
-    "edit": {"en": "Edit", "ko": "편집"},
-    "delete": {"en": "Delete", "ko": "삭제"},
-    "confirm_delete": {"en": "Delete this agent? Its folder moves to agents/.trash, nothing is lost.",
-                       "ko": "이 에이전트를 삭제할까요? 폴더는 agents/.trash로 옮겨지며 지워지지 않습니다."},
-    "open": {"en": "Open a notebook with this agent", "ko": "이 에이전트로 노트북 열기"},
-    "sessions": {"en": "sessions", "ko": "세션"},
-    "turns": {"en": "turns", "ko": "턴"},
-    "tokens": {"en": "tokens", "ko": "토큰"},
-    "cost": {"en": "cost", "ko": "비용"},
-    "last_used": {"en": "last used", "ko": "마지막 사용"},
-    "never": {"en": "never", "ko": "없음"},
-    "hub": {"en": "Hub home", "ko": "허브 홈"},
-    "lab": {"en": "JupyterLab", "ko": "JupyterLab"},
-    "saved": {"en": "Saved.", "ko": "저장했습니다."},
+    "title": N_("My agents"),
+    "new": N_("New agent"),
+    "empty": N_("No agents yet. Create one: give it a name and tell it what to do."),
+    "name": N_("Name"),
+    "description": N_("Description"),
+    "instructions": N_("Instructions (what the agent should always do)"),
+    "model": N_("Model"),
+    "default_model": N_("Claude Code's default"),
+    "permission_mode": N_("Permission mode"),
+    "allowed_tools": N_("Tools used without asking (comma-separated, e.g. Read, Write, Bash(ls:*))"),
+    "disallowed_tools": N_("Tools never used (comma-separated)"),
+    "max_turns": N_("Max turns per cell"),
+    "max_budget_usd": N_("Budget per cell (USD)"),
+    "status": N_("Status"),
+    "draft": N_("draft"),
+    "active": N_("active"),
+    "paused": N_("paused"),
+    "save": N_("Save"),
+    "cancel": N_("Cancel"),
+    "edit": N_("Edit"),
+    "delete": N_("Delete"),
+    "confirm_delete": N_("Delete this agent? Its folder moves to agents/.trash, nothing is lost."),
+    "open": N_("Open a notebook with this agent"),
+    "sessions": N_("sessions"),
+    "turns": N_("turns"),
+    "tokens": N_("tokens"),
+    "cost": N_("cost"),
+    "last_used": N_("last used"),
+    "never": N_("never"),
+    "hub": N_("Hub home"),
+    "lab": N_("JupyterLab"),
+    "saved": N_("Saved."),
 }
 
 
+@functools.cache
+def _compiled_catalogs() -> str:
+    """The catalogs compiled to .mo files in a folder of this process, and known to tornado's locale."""
+    global _folder
+    # Kept for the life of the process (and removed at its end): tornado and gettext read it.
+    folder = _folder = tempfile.TemporaryDirectory(prefix=f"{DOMAIN}-catalogs-")
+    for source in CATALOGS.glob(f"*/LC_MESSAGES/{DOMAIN}.po"):
+        target = Path(folder.name) / source.relative_to(CATALOGS).with_suffix(".mo")
+        target.parent.mkdir(parents=True)
+        with source.open("rb") as po, target.open("wb") as mo:
+            write_mo(mo, read_po(po, locale=source.parent.parent.name, domain=DOMAIN))
+    # tornado offers the languages it finds (and the default); the texts come from our own
+    # translations below, so another catalog domain loaded into tornado in this process cannot mix in.
+    tornado.locale.set_default_locale(DEFAULT_LANGUAGE)
+    tornado.locale.load_gettext_translations(folder.name, DOMAIN)
+    return folder.name
+
+
+def request_language(handler: RequestHandler) -> str:
+    """"en" or "ko": the browser's first language we have, by weight; English otherwise."""
+    _compiled_catalogs()
+    return handler.locale.code.split("_")[0]
+
+
+@functools.cache
 def dashboard_text(language: str) -> dict[str, str]:
-    return {key: value.get(language) or value["en"] for key, value in TEXT.items()}
+    """Every text of the dashboard in ``language`` (English for any language without a catalog)."""
+    texts = gettext.translation(DOMAIN, _compiled_catalogs(), languages=[language], fallback=True)
+    return {key: texts.gettext(message) for key, message in TEXT.items()}

@@ -3,10 +3,9 @@
 Installed, it is enabled by jupyter-config/jupyter_server_config.d/agents_extension.json
 (shipped in the wheel). Under the platform's hub it forwards ``/api/agents`` to
 the agents service with this server's token, serves the ``/agents`` dashboard,
-keeps one folder and kernelspec per agent, and puts "My agents" in JupyterLab's
-File menu. Its settings are traits whose defaults come from the variables the
-hub gives every user server; ``c.AgentsExtension.<setting>`` in a server's
-config wins over them.
+and keeps one folder and kernelspec per agent. Its settings are traits whose
+defaults come from the variables the hub gives every user server;
+``c.AgentsExtension.<setting>`` in a server's config wins over them.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import signal
 from pathlib import Path
 
 import jinja2
-from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
 from traitlets import Unicode, default
@@ -23,7 +22,6 @@ from traitlets import Unicode, default
 from oma_contract.environment import DocumentedEnvironment, from_environment
 
 from .app import HERE, AgentsService, reconcile_at_start, routes
-from .lab_menu import add_dashboard_to_menu
 from .workspace import AGENTS_FOLDER, Workspace
 
 
@@ -56,22 +54,12 @@ class AgentsExtension(DocumentedEnvironment, ExtensionApp):
 
     hub_prefix = Unicode(
         config=True,
-        help="The hub's URL path, for the dashboard's link home and the File menu's entry (the hub sets it).",
+        help="The hub's URL path, for the dashboard's link home (the hub sets it).",
     ).tag(env="JUPYTERHUB_BASE_URL")
 
     @default("hub_prefix")
     def _hub_prefix_default(self):
         return from_environment(self, "hub_prefix", "/")
-
-    lab_settings_dir = Unicode(
-        config=True,
-        help="JupyterLab's user settings folder, where the File menu's \"My agents\" entry is added. "
-        "Empty: <jupyter config dir>/lab/user-settings.",
-    ).tag(env="JUPYTERLAB_SETTINGS_DIR")
-
-    @default("lab_settings_dir")
-    def _lab_settings_dir_default(self):
-        return from_environment(self, "lab_settings_dir", "")
 
     @property
     def under_the_hub(self) -> bool:
@@ -94,8 +82,6 @@ class AgentsExtension(DocumentedEnvironment, ExtensionApp):
             oma_hub_home=self.hub_prefix + "hub/home",
             oma_templates=jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True),
         )
-        settings_dir = self.lab_settings_dir or str(Path(jupyter_config_dir()) / "lab" / "user-settings")
-        add_dashboard_to_menu(Path(settings_dir), self.hub_prefix + "hub/")
         IOLoop.current().add_callback(reconcile_at_start, self.service, self.workspace)  # once the loop runs
         self.log.info("agents extension: agents in %s, service at %s", self.workspace.root, self.service_url)
 

@@ -13,7 +13,7 @@ an agent removes its kernelspec and settings and moves its folder to
 The agent runs Bash in its folder, so everything in it is the agent's to
 fake: the server never learns anything from it (which agent a folder
 belongs to comes from the settings records, written from what the agents
-service returned) and touches it only through claude_kernel.folder_files,
+service returned) and touches it only through oma_contract.folder_files,
 which follows no link.
 """
 
@@ -31,13 +31,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from claude_kernel import folder_files
-from claude_kernel.agent import INSTRUCTIONS_FILE, OLD_SETTINGS_FILE, SETTINGS_ENV, instructions_text
+from oma_contract import (
+    AGENT_DIR_ENV,
+    INSTRUCTIONS_FILE,
+    OLD_SETTINGS_FILE,
+    SETTINGS_ENV,
+    AgentSettingsFile,
+    folder_files,
+    instructions_text,
+)
 
 log = logging.getLogger("oh-my-agent.agents")
 
-KERNEL_SETTINGS = ("instructions", "model", "permission_mode", "allowed_tools", "disallowed_tools",
-                   "max_turns", "max_budget_usd", "headless_permission")
+# Written even when empty: what the records map ids to, and what the kernel decides turns by.
+ALWAYS_WRITTEN = ("id", "name", "slug", "status")
 AGENTS_FOLDER = "agents"  # in the server's root folder (the person's home)
 KERNEL_PREFIX = "claude-"
 TRASH = ".trash"
@@ -46,10 +53,12 @@ PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 def agent_settings(agent: dict[str, Any]) -> dict[str, Any]:
-    """The settings the kernel obeys (claude_kernel/agent.py documents them), plus the folder's slug."""
-    settings = {"id": agent["id"], "name": agent["name"], "slug": agent["slug"], "status": agent.get("status", "draft")}
-    settings.update({key: agent.get(key) for key in KERNEL_SETTINGS if agent.get(key) not in (None, [], "")})
-    return settings
+    """The settings file the kernel obeys (the contract's AgentSettingsFile), from the agent the service
+    returned: its fields that the file has, checked, and without the ones that are unset or empty.
+    Raises FieldInvalid (a ValueError) for an agent the kernel could not use."""
+    checked = AgentSettingsFile.check({key: value for key, value in agent.items() if key in AgentSettingsFile.model_fields})
+    values = checked.model_dump(mode="json", exclude_unset=True)
+    return {key: value for key, value in values.items() if key in ALWAYS_WRITTEN or value not in (None, [], "")}
 
 
 def kernelspec(agent: dict[str, Any], folder: Path, settings: Path, python: str = sys.executable) -> dict[str, Any]:
@@ -58,7 +67,7 @@ def kernelspec(agent: dict[str, Any], folder: Path, settings: Path, python: str 
         "display_name": f"Claude · {agent['name']}",
         "language": "markdown",
         "interrupt_mode": "message",
-        "env": {"CLAUDE_AGENT_DIR": str(folder), SETTINGS_ENV: str(settings)},
+        "env": {AGENT_DIR_ENV: str(folder), SETTINGS_ENV: str(settings)},
         "metadata": {"debugger": False, "oh-my-agent": {"agent_id": agent["id"]}},
     }
 
@@ -108,6 +117,7 @@ class Workspace:
     def sync(self, agent: dict[str, Any]) -> Path:
         """Create or update the agent's folder, settings and kernelspec (moving them on a rename)."""
         agent_id, slug = _path_part(agent, "id"), _path_part(agent, "slug")
+        settings_text = json.dumps(agent_settings(agent), indent=2, ensure_ascii=False) + "\n"  # refused before any change
         previous = self._records().get(agent_id, {}).get("slug")
         with self._agents_root() as root:
             if previous and previous != slug and folder_files.kind(root, previous):
@@ -122,7 +132,7 @@ class Workspace:
                 folder_files.remove(folder, OLD_SETTINGS_FILE)  # written here before; read by nothing now
         self.settings_dir.mkdir(parents=True, exist_ok=True)
         settings = self.settings_path(agent_id)
-        _write(settings, json.dumps(agent_settings(agent), indent=2, ensure_ascii=False) + "\n")
+        _write(settings, settings_text)
         spec_dir = self._kernel_dir(slug)
         spec_dir.mkdir(parents=True, exist_ok=True)
         spec = kernelspec(agent, self.root / slug, settings)
@@ -155,11 +165,18 @@ class Workspace:
         self.settings_path(agent_id).unlink(missing_ok=True)
         return trashed
 
-    def reconcile(self, agents: list[dict[str, Any]]) -> None:
-        """Bring folders and kernelspecs in line with the agents the service knows."""
-        wanted = {agent["id"] for agent in agents}
+    def reconcile(self, agents: list[Any]) -> None:
+        """Bring folders and kernelspecs in line with the agents the service knows.
+
+        One agent that cannot be set up (a record the service should not have stored, a folder
+        that cannot be written) is logged and skipped: the others are still brought in step."""
+        agents = [agent for agent in agents if isinstance(agent, dict)]
+        wanted = {agent.get("id") for agent in agents}
         for agent in agents:
-            self.sync(agent)
+            try:
+                self.sync(agent)
+            except (OSError, ValueError) as err:
+                log.error("Agent %r could not be set up in this server: %s", agent.get("id"), err)
         for agent_id in set(self._records()) - wanted:
             self.remove(agent_id)
         if self.kernels_dir.is_dir():  # kernelspecs whose agent is gone

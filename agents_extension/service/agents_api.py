@@ -15,6 +15,8 @@ from typing import Any
 
 from tornado import web
 
+from oma_contract import AgentOptions
+
 from ..store import Agent, AgentUsage, Conflict, NotFound, Session
 from ..store.rules import usage_by_agent
 from . import agent_fields as fields
@@ -197,11 +199,4 @@ class SessionsAPI(AgentsAPIHandler):
 class AgentOptionsAPI(AgentsAPIHandler):
     async def get(self) -> None:
         """What the agent form may offer: the user server cannot read the service's settings."""
-        self.send({
-            "models": list(self.models),
-            "permission_modes": list(fields.PERMISSION_MODES),
-            "statuses": list(fields.STATUSES),
-            "limits": {"name": fields.NAME_MAX, "description": fields.DESCRIPTION_MAX,
-                       "instructions": fields.INSTRUCTIONS_MAX, "tools": fields.TOOLS_MAX, "tool": fields.TOOL_MAX,
-                       "max_turns": list(fields.MAX_TURNS), "max_budget_usd": fields.MAX_BUDGET_USD},
-        })
+        self.send(AgentOptions(models=list(self.models)).model_dump(mode="json"))

@@ -28,13 +28,13 @@ from tornado import web
 from traitlets import CaselessStrEnum, Float, List, Type, Unicode, default, validate
 from traitlets.config import Application, LoggingConfigurable
 
+from oma_contract import DEFAULT_MODELS, Language
 from oma_contract.environment import DocumentedEnvironment, SettingInvalid, from_environment
 
 from ..store import OutboxMessage, Store, open_store
 from . import agents_api as agents
 from . import handlers as h
-from .agent_fields import DEFAULT_MODELS
-from .beta import LANGUAGES, BetaDesk
+from .beta import BetaDesk
 from .hub_api import HubAPI
 from .openapi import openapi_document
 from .pages import STATIC, page_environment
@@ -162,7 +162,7 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
         return [e.lower() for e in from_environment(self, "admin_emails", [])]
 
     admin_mail_language = CaselessStrEnum(
-        LANGUAGES,
+        [language.value for language in Language],
         config=True,
         help="The language of the admins' notices: en or ko.",
     ).tag(env="OMA_ADMIN_MAIL_LANGUAGE")
@@ -188,6 +188,16 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
     @default("group_sync_seconds")
     def _group_sync_seconds_default(self):
         return from_environment(self, "group_sync_seconds", 5.0)
+
+    group_full_sync_seconds = Float(
+        config=True,
+        help="How often the group sync reads every approved person, not only the changes since its last round "
+        "(which heals an approval made behind the store's back), in seconds.",
+    ).tag(env="OMA_GROUP_FULL_SYNC_SECONDS")
+
+    @default("group_full_sync_seconds")
+    def _group_full_sync_seconds_default(self):
+        return from_environment(self, "group_full_sync_seconds", 3600.0)
 
     models = List(
         Unicode(),
@@ -260,7 +270,8 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
         mailer: Mailer = self.mailer_class(parent=self, store=store)
         desk = BetaDesk(store=store, hub=HubAPI(self.hub_api_url, self.hub_api_token), group=self.beta_group,
                         hub_url=self.public_url.rstrip("/"), admin_emails=list(self.admin_emails),
-                        compose_email=mailer.compose, admin_language=self.admin_mail_language)
+                        compose_email=mailer.compose, admin_language=self.admin_mail_language,
+                        full_sync_seconds=self.group_full_sync_seconds)
         app = make_app(store, desk, self.service_prefix, smtp_configured=mailer.configured, models=tuple(self.models))
         url = urlparse(self.service_url)
         server = app.listen(url.port or 80, url.hostname or "127.0.0.1")

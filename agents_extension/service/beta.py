@@ -8,6 +8,15 @@ panel; `sync_with_group` carries panel edits into the store. Revoking access, by
 either route, also stops the person's running server: the beta gate only
 refuses new spawns.
 
+The sync runs every few seconds, so what it reads from the store must not grow
+with the number of people: it keeps who is approved in memory and asks the
+store only for the people whose beta status changed since its last round
+(`Store.beta_changes_since`). The group's members come from the hub's API
+(one request a round: the hub has no feed of group changes, and the request
+costs the hub one query of its own database, not a store read). A full read
+of the approved people still runs at start and every `full_sync_seconds`
+(an hour by default) to heal any drift between the two.
+
 E-mail goes out only for real changes: deciding what a person already has
 changes nothing and mails nothing (the store makes sure of it, so concurrent
 approvals send one mail), and rejecting someone who never applied mails nothing.
@@ -17,47 +26,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from oma_contract import BetaApplicationForm, BetaDecisionForm, BetaStatus, FieldInvalid, Language
+
 from ..store import BetaApplication, BetaDecision, Conflict, NotFound, OutboxMessage, Person, Store
 from .hub_api import HubAPI
-from .text_fields import FieldInvalid, check_text
 
 log = logging.getLogger("oh-my-agent.service")
 
 PANEL = "jupyterhub-group"  # who decided, when the decision was made in the admin panel
-FIELD_LIMITS = {"name": 120, "purpose": 2000, "organisation": 200, "note": 2000, "email": 254}
-LANGUAGES = ("en", "ko")
-DECISIONS = {"approve": "approved", "reject": "rejected"}
 
 
-def check_application(name: Any, purpose: Any, organisation: Any) -> tuple[str, str, str]:
-    """An application as stored, from the page's form or the API's JSON alike."""
-    return (
-        check_text("name", name, FIELD_LIMITS["name"], one_line=True, required="Please fill in 'name'."),
-        check_text("purpose", purpose, FIELD_LIMITS["purpose"], one_line=False, required="Please fill in 'purpose'."),
-        check_text("organisation", organisation, FIELD_LIMITS["organisation"], one_line=True),
-    )
+def check_application(form: Any) -> BetaApplicationForm:
+    """An application as sent (a mapping of its fields), from the page's form or the API's JSON alike."""
+    return BetaApplicationForm.check(form)
 
 
-def check_language(language: Any) -> str:
-    if language not in LANGUAGES:
-        raise FieldInvalid("language", "language must be 'en' or 'ko'.")
-    return language
-
-
-def check_decision(emails: Any, decision: Any, note: Any) -> tuple[list[str], str, str]:
-    """Who, which status and the note of a decision, from the admin page's form or the API's JSON alike."""
-    if not isinstance(emails, list) or not emails:
-        raise FieldInvalid("emails", "emails must be a non-empty list of e-mail addresses: select at least one person.")
-    addresses = [check_text("emails", e, FIELD_LIMITS["email"], one_line=True,
-                            required="emails must not hold an empty address.").lower() for e in emails]
-    if decision not in DECISIONS:
-        raise FieldInvalid("decision", "decision must be 'approve' or 'reject'.")
-    note = check_text("note", note, FIELD_LIMITS["note"], one_line=False)
-    return list(dict.fromkeys(addresses)), DECISIONS[decision], note
+def check_decision(form: Any) -> tuple[list[str], str, str]:
+    """Who (lower-cased, each once), which status and the note of a decision (a mapping of its fields),
+    from the admin page's form or the API's JSON alike."""
+    decision = BetaDecisionForm.check(form)
+    return list(dict.fromkeys(e.lower() for e in decision.emails)), decision.decision.status.value, decision.note
 
 
 @dataclass
@@ -82,11 +76,16 @@ class BetaDesk:
     # compose_email(event, language, to=[...], context={...}) -> OutboxMessage
     compose_email: Callable[..., OutboxMessage]
     admin_language: str = "en"
+    full_sync_seconds: float = 3600.0  # how often the sync reads every approved person, not only changes
 
     def __post_init__(self) -> None:
         # Decisions from the page and from the panel sync must not interleave,
         # or one approval could be mailed twice.
         self._lock = asyncio.Lock()
+        # Who the store has approved as of _cursor; None until the first full read.
+        self._approved: set[str] | None = None
+        self._cursor = ""
+        self._fully_read_at = -math.inf
 
     def _context(self, person: Person, note: str = "") -> dict:
         app = person.application
@@ -100,10 +99,12 @@ class BetaDesk:
             "admin_url": f"{self.hub_url}/services/agents/admin/beta",
         }
 
-    async def apply(self, email: str, name: Any, purpose: Any, organisation: Any, language: Any) -> Person:
-        name, purpose, organisation = check_application(name, purpose, organisation)
-        language = check_language(language)
-        application = BetaApplication(name=name, purpose=purpose, organisation=organisation,
+    async def apply(self, email: str, form: Any, language: Language) -> Person:
+        """Record an application (``form``: its fields; ``language``: the one to write to the person in
+        when the form names none) and queue its e-mails."""
+        sent = check_application(form)
+        language = Language(sent.language or language).value
+        application = BetaApplication(name=sent.name, purpose=sent.purpose, organisation=sent.organisation,
                                       language=language, applied_at=datetime.now(timezone.utc))
         draft = Person(email=email, application=application)
         context = self._context(draft)
@@ -117,7 +118,7 @@ class BetaDesk:
     async def decide(self, emails: list[str], status: str, note: str, by: str) -> Outcome:
         """Approve or reject several people; approval takes effect in the hub first, and a
         revocation stops the person's running server."""
-        if status not in ("approved", "rejected"):
+        if status not in (BetaStatus.APPROVED, BetaStatus.REJECTED):
             raise ValueError("decision must be 'approve' or 'reject'")
         async with self._lock:
             known = []
@@ -173,7 +174,7 @@ class BetaDesk:
         who removed them decides what to tell them), and their running server stopped."""
         async with self._lock:
             members = await self.hub.group_members(self.group)
-            approved = {p.email for p in await self.store.list_people("approved")}
+            approved = await self._approved_in_store()
             outcome = Outcome()
             for email in sorted(members - approved):
                 if await self.store.get_person(email) is None:
@@ -182,6 +183,26 @@ class BetaDesk:
             for email in sorted(approved - members):
                 await self._record(outcome, email, "rejected", "Removed from the beta group in the admin panel.", PANEL,
                                    mail=False)
+
+    async def _approved_in_store(self) -> set[str]:
+        """Who the store has approved: read in full at the first round and every
+        ``full_sync_seconds``, otherwise the last answer brought up to date with the changes since."""
+        if self._approved is None or time.monotonic() - self._fully_read_at >= self.full_sync_seconds:
+            # The cursor first: a change made while the list is read is then read again next round, never missed.
+            cursor = await self.store.beta_changes_cursor()
+            self._approved = {p.email for p in await self.store.list_people("approved")}
+            self._cursor, self._fully_read_at = cursor, time.monotonic()
+            log.info("Beta-group sync: read all %d approved people from the store (in full every %g s, "
+                     "else only changes)", len(self._approved), self.full_sync_seconds)
+        else:
+            changes = await self.store.beta_changes_since(self._cursor)
+            for person in changes.people:
+                if person.beta_status == "approved":
+                    self._approved.add(person.email)
+                else:
+                    self._approved.discard(person.email)
+            self._cursor = changes.cursor
+        return set(self._approved)
 
     async def keep_in_sync(self, interval: float, stop: asyncio.Event | None = None) -> None:
         """Sync every ``interval`` seconds until ``stop`` is set (a round under way is finished).

@@ -13,20 +13,24 @@ import json
 import logging
 from dataclasses import fields, is_dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
+from pydantic import TypeAdapter, ValidationError
 from tornado import web
+
+from oma_contract import BETA_LIMITS, BetaStatus, Email, FieldInvalid
 
 from ..store import Conflict, NotFound, Person
 from .beta import BetaDesk, Outcome, check_decision
 from .hub_api import ADMIN_SCOPE, HubError
-from .i18n import pick_language, translator
-from .text_fields import FieldInvalid
+from .i18n import request_language, template_callables, translations
 
 log = logging.getLogger("oh-my-agent.service")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# The admin's page lists people in this order; people who never applied are not on it.
+DECIDED_OR_PENDING = (BetaStatus.PENDING, BetaStatus.APPROVED, BetaStatus.REJECTED)
 
 def to_json(value: Any) -> Any:
     """Dataclasses and datetimes as JSON-ready values."""
@@ -121,7 +125,7 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
 
     @property
     def language(self) -> str:
-        return pick_language(self.request.headers.get("Accept-Language"))
+        return request_language(self)
 
     def url(self, path: str) -> str:
         return self.settings["service_prefix"] + path
@@ -132,9 +136,9 @@ class PageHandler(ServiceHandler):
         """Render one of the service's pages (templates/, on the service's own layout.html)."""
         language = self.language
         page = self.settings["templates"].get_template(template).render(
-            t=translator(language), lang=language, user=self.current_user, is_admin=self.is_admin,
+            **template_callables(language), lang=language, user=self.current_user, is_admin=self.is_admin,
             hub_url="/hub/", static_url=self.static_url, xsrf_form_html=self.xsrf_form_html, url=self.url,
-            beta_admin_url=self.url("admin/beta"), outbox_url=self.url("admin/outbox"), **context,
+            beta_admin_url=self.url("admin/beta"), outbox_url=self.url("admin/outbox"), limits=BETA_LIMITS, **context,
         )
         self.set_header("Content-Language", language)
         self.finish(page)
@@ -167,7 +171,7 @@ class ApplyPage(PageHandler):
         form = {k: self.form_value(k) for k in ("name", "purpose", "organisation")}
         error = None
         try:
-            await self.desk.apply(self.email, form["name"], form["purpose"], form["organisation"], self.language)
+            await self.desk.apply(self.email, form, self.language)
         except FieldInvalid as err:
             error = str(err)
             self.set_status(400)
@@ -184,18 +188,19 @@ class AdminBetaPage(PageHandler):
         await self._show()
 
     async def _show(self, message: str = "", error: str = "") -> None:
-        groups = {status: await self.store.list_people(status) for status in ("pending", "approved", "rejected")}
+        groups = {status: await self.store.list_people(status) for status in DECIDED_OR_PENDING}
         self.render_page("admin_beta.html", groups=groups, message=message, error=error)
 
     @web.authenticated
     async def post(self) -> None:
         self.require_admin()
-        t = translator(self.language)
+        _ = translations(self.language).gettext
         try:
-            emails, status, note = check_decision(self.form_values("email"), self.form_value("action"), self.form_value("note"))
+            emails, status, note = check_decision({"emails": self.form_values("email"), "decision": self.form_value("action"),
+                                                   "note": self.form_value("note")})
         except FieldInvalid as err:
             self.set_status(400)
-            return await self._show(error=t("admin.pick") if err.field == "emails" and not self.form_values("email") else str(err))
+            return await self._show(error=_("Select at least one person.") if err.field == "emails" and not self.form_values("email") else str(err))
         try:
             outcome = await self.desk.decide(emails, status, note, self.email)
         except NotFound as err:
@@ -204,16 +209,19 @@ class AdminBetaPage(PageHandler):
         except HubError as err:
             self.set_status(502)
             return await self._show(error=str(err))
-        await self._show(message=self.outcome_message(outcome, t))
+        await self._show(message=self.outcome_message(outcome, _))
 
     @staticmethod
-    def outcome_message(outcome: Outcome, t) -> str:
+    def outcome_message(outcome: Outcome, _: Callable[[str], str]) -> str:
         """What really happened: saved, mailed, left as it was, servers stopped."""
-        said = [t("admin.done", count=len(outcome.changed), mailed=len(outcome.mailed))]
+        said = [_("%(count)s decision(s) saved; %(mailed)s e-mail(s) queued.")
+                % {"count": len(outcome.changed), "mailed": len(outcome.mailed)}]
         if outcome.unchanged:
-            said.append(t("admin.unchanged", people=", ".join(outcome.unchanged)))
+            said.append(_("Already decided that way, so nothing changed and no e-mail was queued: %(people)s.")
+                        % {"people": ", ".join(outcome.unchanged)})
         if outcome.revoked:
-            said.append(t("admin.revoked", people=", ".join(outcome.revoked)))
+            said.append(_("Access revoked: the running servers of %(people)s were stopped.")
+                        % {"people": ", ".join(outcome.revoked)})
         return " ".join(said)
 
 
@@ -246,8 +254,9 @@ class APIHandler(ServiceHandler):
     def body(self) -> dict[str, Any]:
         try:
             data = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise web.HTTPError(400, "The request body must be JSON.") from None
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's parser goes
+            raise web.HTTPError(400, "The request body must be JSON (UTF-8, nested at most a few hundred "
+                                     "levels deep).") from None
         if not isinstance(data, dict):
             raise web.HTTPError(400, "The request body must be a JSON object.")
         return data
@@ -285,16 +294,15 @@ class ApplicationsAPI(APIHandler):
     async def get(self) -> None:
         self.require_admin()
         status = self.get_query_argument("status", None)
-        if status not in (None, "none", "pending", "approved", "rejected"):
-            raise FieldError("status", "status must be one of none, pending, approved, rejected.")
+        if status is not None and status not in tuple(BetaStatus):
+            raise FieldError("status", f"status must be one of {', '.join(BetaStatus)}.")
         people = await self.store.list_people(status)
         self.send([person_json(p, p.email) for p in people])
 
     async def post(self) -> None:
         data = self.body()
         try:
-            person = await self.desk.apply(self.email, data.get("name", ""), data.get("purpose", ""),
-                                           data.get("organisation", ""), data.get("language") or self.language)
+            person = await self.desk.apply(self.email, data, self.language)
         except FieldInvalid as err:
             raise FieldError(err.field, str(err)) from None
         except Conflict:
@@ -303,9 +311,16 @@ class ApplicationsAPI(APIHandler):
         self.send(person_json(person, self.email), 201)
 
 
+_EMAIL = TypeAdapter(Email)
+
+
 class ApplicationAPI(APIHandler):
     async def get(self, email: str) -> None:
-        email = email.lower()
+        try:
+            email = _EMAIL.validate_python(email).lower()
+        except ValidationError:
+            raise FieldError("email", "The address in the URL is not an e-mail address: it holds control or "
+                                      "invisible characters, or is empty.") from None
         if email != self.email and not self.is_admin:
             raise web.HTTPError(404, "No such application.")
         person = await self.store.get_person(email)
@@ -319,7 +334,7 @@ class DecisionsAPI(APIHandler):
         self.require_admin()
         data = self.body()
         try:
-            emails, status, note = check_decision(data.get("emails"), data.get("decision"), data.get("note", ""))
+            emails, status, note = check_decision(data)
         except FieldInvalid as err:
             raise FieldError(err.field, str(err)) from None
         try:
@@ -335,7 +350,8 @@ class OutboxAPI(APIHandler):
     async def get(self) -> None:
         self.require_admin()
         limit = self.get_query_argument("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 10_000:
+        # ASCII digits only: str.isdigit also takes "²", which int() refuses; five at most, as the limit has.
+        if not (limit.isascii() and limit.isdigit() and len(limit) <= 5) or not 1 <= int(limit) <= 10_000:
             raise FieldError("limit", "limit must be a whole number of messages from 1 to 10000.")
         self.send(await self.store.list_outbox(int(limit)))
 

@@ -17,4 +17,6 @@ STATIC = HERE / "static"
 
 
 def page_environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    # The i18n extension: the pages' words come from the gettext catalog (i18n.template_callables).
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                              extensions=["jinja2.ext.i18n"])

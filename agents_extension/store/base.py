@@ -18,12 +18,13 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-BetaStatus = Literal["none", "pending", "approved", "rejected"]
-AgentStatus = Literal["draft", "active", "paused"]
-SessionStatus = Literal["active", "inactive", "closed"]
-MessageStatus = Literal["pending", "sent", "failed"]
+# The records' enums are the contract's; these dataclasses are the storage shape.
+from oma_contract import AgentStatus, BetaStatus, Language, MessageStatus, PermissionMode, SessionStatus
+
+# A person with one of these statuses may not apply again (apply_for_beta raises Conflict).
+APPLIED = (BetaStatus.PENDING, BetaStatus.APPROVED)
 
 
 class StoreError(Exception):
@@ -43,13 +44,13 @@ class BetaApplication:
     name: str
     purpose: str
     organisation: str = ""
-    language: str = "en"  # the language e-mails to this person are written in: "en" or "ko"
+    language: Language = Language.EN  # the language e-mails to this person are written in
     applied_at: datetime | None = None
 
 
 @dataclass
 class BetaDecision:
-    status: Literal["approved", "rejected"]
+    status: BetaStatus  # approved or rejected
     by: str  # the admin's e-mail, or "jupyterhub-group" when made in the admin panel
     note: str = ""
     at: datetime | None = None
@@ -63,9 +64,17 @@ class Person:
     google_id: str = ""
     created_at: datetime | None = None
     last_seen_at: datetime | None = None
-    beta_status: BetaStatus = "none"
+    beta_status: BetaStatus = BetaStatus.NONE
     application: BetaApplication | None = None
     decision: BetaDecision | None = None
+
+
+@dataclass
+class BetaChanges:
+    """People whose beta status changed after a cursor, and the cursor to ask from next time."""
+
+    people: list[Person]  # as they are now, each once
+    cursor: str  # opaque: only the backend that made it can read it
 
 
 @dataclass
@@ -77,12 +86,12 @@ class Agent:
     description: str = ""
     instructions: str = ""
     model: str | None = None
-    permission_mode: str = "default"
+    permission_mode: PermissionMode = PermissionMode.DEFAULT
     allowed_tools: list[str] = field(default_factory=list)
     disallowed_tools: list[str] = field(default_factory=list)
     max_turns: int | None = None
     max_budget_usd: float | None = None
-    status: AgentStatus = "draft"
+    status: AgentStatus = AgentStatus.DRAFT
     version: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -100,7 +109,7 @@ class Session:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
-    status: SessionStatus = "active"
+    status: SessionStatus = SessionStatus.ACTIVE
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -125,7 +134,7 @@ class OutboxMessage:
     html: str
     event: str  # what caused it, e.g. "beta.applied.applicant", "beta.approved"
     created_at: datetime | None = None
-    status: MessageStatus = "pending"
+    status: MessageStatus = MessageStatus.PENDING
     attempts: int = 0
     next_attempt_at: datetime | None = None
     lease_until: datetime | None = None
@@ -161,6 +170,21 @@ class Store(abc.ABC):
         Deciding the status the person already has changes nothing: their earlier
         decision stays and the messages are not queued. The person is returned as
         stored, so ``decision`` tells the two apart. Raises NotFound for an unknown person."""
+
+    @abc.abstractmethod
+    async def beta_changes_cursor(self) -> str:
+        """Where "changed since" begins now: ``beta_changes_since`` of it lists the changes after this call.
+
+        Reads at most one record, so the beta-group sync can take it before a full list."""
+
+    @abc.abstractmethod
+    async def beta_changes_since(self, cursor: str) -> BetaChanges:
+        """People whose beta status changed (an application, a decision that changed it) after ``cursor``.
+
+        Reads only the changed records, so polling costs what changed, not how many people there are.
+        Sign-ins are not beta changes. Records stored before the store kept change stamps are
+        never listed: a full ``list_people`` covers them. Raises ValueError for a cursor this
+        backend did not make."""
 
     # -- agents ----------------------------------------------------------------
     @abc.abstractmethod

@@ -3,7 +3,9 @@
 Collections (each name behind an optional prefix, so tests and several
 deployments can share one database):
 
-- ``users``: doc id = e-mail address; the person with the beta application and decision as maps.
+- ``users``: doc id = e-mail address; the person with the beta application and decision as maps,
+  and ``beta_changed_at``, the commit time of the last change to their beta status (see
+  ``beta_changes_since``).
 - ``agents``: doc id = agent id.
 - ``agent_names``: one doc per taken agent name and per taken slug of an owner
   (``<owner>|name|<name as it clashes>``, ``<owner>|slug|<slug>``). Firestore
@@ -16,7 +18,7 @@ deployments can share one database):
   has to be deployed.
 
 Every query here is an equality on one or two fields, a range on ``due_at`` or
-an ordering on ``created_at``, all served by automatic indexes; lists are
+``beta_changed_at``, or an ordering on ``created_at``, all served by automatic indexes; lists are
 sorted in Python where the order spans fields.
 
 With FIRESTORE_EMULATOR_HOST set, the client talks to that emulator without
@@ -36,9 +38,11 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from . import rules
 from .base import (
+    APPLIED,
     Agent,
     AgentUsage,
     BetaApplication,
+    BetaChanges,
     BetaDecision,
     BetaStatus,
     Conflict,
@@ -56,6 +60,24 @@ R = TypeVar("R")
 # meanwhile, the claim reports none and the sender simply polls again.
 _CLAIM_CANDIDATES = 10
 _ALWAYS_DUE = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+_BETA_CHANGED_AT = "beta_changed_at"
+
+
+def _beta_cursor(stamp: datetime) -> str:
+    # Firestore keeps microseconds; the cursor is the stamp itself, in UTC.
+    return _plain_time(stamp).isoformat(timespec="microseconds")
+
+
+def _read_beta_cursor(cursor: str) -> datetime:
+    try:
+        stamp = datetime.fromisoformat(cursor)
+    except (TypeError, ValueError):
+        stamp = None
+    if stamp is None or stamp.utcoffset() is None:
+        raise ValueError(f"not a cursor of the Firestore store: {cursor!r}")
+    return stamp
 
 
 def _plain_time(value: datetime) -> datetime:
@@ -187,12 +209,12 @@ class FirestoreStore(Store):
         async def work(transaction: Any) -> Person:
             snapshot = await ref.get(transaction=transaction)
             person = _read_person(snapshot.to_dict()) if snapshot.exists else Person(email=key, created_at=now)
-            if person.beta_status in ("pending", "approved"):
+            if person.beta_status in APPLIED:
                 raise Conflict(f"{key} has already applied for the beta (status: {person.beta_status})")
             person.beta_status = "pending"
             person.application = application
             person.decision = None  # a new application starts over; the old decision was about the old one
-            transaction.set(ref, dataclasses.asdict(person))
+            transaction.set(ref, {**dataclasses.asdict(person), _BETA_CHANGED_AT: firestore.SERVER_TIMESTAMP})
             self._queue_in(transaction, queued)
             return person
 
@@ -214,11 +236,28 @@ class FirestoreStore(Store):
                 return person
             person.beta_status = decision.status
             person.decision = decision
-            transaction.update(ref, {"beta_status": decision.status, "decision": dataclasses.asdict(decision)})
+            transaction.update(ref, {"beta_status": decision.status, "decision": dataclasses.asdict(decision),
+                                     _BETA_CHANGED_AT: firestore.SERVER_TIMESTAMP})
             self._queue_in(transaction, queued)
             return person
 
         return await self._transaction(work)
+
+    async def beta_changes_cursor(self) -> str:
+        latest = self._people.order_by(_BETA_CHANGED_AT, direction=firestore.Query.DESCENDING).limit(1)
+        stamps = [snapshot.get(_BETA_CHANGED_AT) async for snapshot in latest.stream()]
+        return _beta_cursor(stamps[0] if stamps else _ALWAYS_DUE)
+
+    async def beta_changes_since(self, cursor: str) -> BetaChanges:
+        after = _read_beta_cursor(cursor)
+        # A single-field range, so Firestore's automatic index serves it. The stamp is the
+        # commit time and a query reads one consistent snapshot: a change committed later
+        # than what this query saw gets a later stamp, so "after the last stamp seen" misses
+        # nothing (the service's periodic full reconcile heals it should that ever fail).
+        query = self._people.where(filter=FieldFilter(_BETA_CHANGED_AT, ">", after)).order_by(_BETA_CHANGED_AT)
+        snapshots = [snapshot async for snapshot in query.stream()]
+        last = snapshots[-1].get(_BETA_CHANGED_AT) if snapshots else after
+        return BetaChanges(people=[_read_person(s.to_dict()) for s in snapshots], cursor=_beta_cursor(last))
 
     # -- agents ----------------------------------------------------------------
     def _name_refs(self, agent: Agent) -> dict[str, Any]:

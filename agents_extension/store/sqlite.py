@@ -21,9 +21,11 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from . import rules
 from .base import (
+    APPLIED,
     Agent,
     AgentUsage,
     BetaApplication,
+    BetaChanges,
     BetaDecision,
     BetaStatus,
     Conflict,
@@ -47,7 +49,8 @@ CREATE TABLE IF NOT EXISTS people (
     last_seen_at TEXT,
     beta_status TEXT NOT NULL DEFAULT 'none',
     application TEXT,  -- JSON of BetaApplication
-    decision TEXT      -- JSON of BetaDecision
+    decision TEXT,     -- JSON of BetaDecision
+    beta_revision INTEGER  -- the beta change stamp: see _stamp_beta_change
 );
 CREATE INDEX IF NOT EXISTS people_by_beta_status ON people (beta_status);
 
@@ -105,6 +108,16 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_by_created_at ON outbox (created_at);
+"""
+
+# Stores made before people carried a beta change stamp get the column; their
+# rows stay unstamped (NULL), which beta_changes_since never lists and a full
+# list_people covers.
+_MIGRATIONS = {
+    ("people", "beta_revision"): "ALTER TABLE people ADD COLUMN beta_revision INTEGER",
+}
+_INDEXES_ON_MIGRATED_COLUMNS = """
+CREATE INDEX IF NOT EXISTS people_by_beta_revision ON people (beta_revision);
 """
 
 
@@ -250,6 +263,26 @@ def _insert_messages(db: sqlite3.Connection, messages: list[OutboxMessage]) -> N
             raise Conflict(f"an outbox message with id {message.id!r} is already queued") from error
 
 
+def _stamp_beta_change(db: sqlite3.Connection, email: str) -> None:
+    """Give the person the next beta revision, inside the change's transaction.
+
+    Writers hold the write lock (BEGIN IMMEDIATE), so revisions are handed out
+    in commit order: a reader that has seen revision n has seen every change
+    up to n, and "changed since n" misses nothing."""
+    db.execute("UPDATE people SET beta_revision = (SELECT COALESCE(MAX(beta_revision), 0) + 1 FROM people)"
+               " WHERE email = ?", (email,))
+
+
+def _read_revision(cursor: str) -> int:
+    try:
+        revision = int(cursor)
+    except (TypeError, ValueError):
+        revision = -1
+    if revision < 0:
+        raise ValueError(f"not a cursor of the SQLite store: {cursor!r}")
+    return revision
+
+
 class SQLiteStore(Store):
     """The Store on SQLite; ``path`` is a file path or ":memory:"."""
 
@@ -275,6 +308,10 @@ class SQLiteStore(Store):
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
+        for (table, column), statement in _MIGRATIONS.items():
+            if column not in {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}:
+                db.execute(statement)
+        db.executescript(_INDEXES_ON_MIGRATED_COLUMNS)
         return db
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
@@ -358,12 +395,13 @@ class SQLiteStore(Store):
             with self._transaction() as db:
                 row = self._one("SELECT * FROM people WHERE email = ?", key)
                 person = _read_person(row) if row else Person(email=key, created_at=now)
-                if person.beta_status in ("pending", "approved"):
+                if person.beta_status in APPLIED:
                     raise Conflict(f"{key} has already applied for the beta (status: {person.beta_status})")
                 person.beta_status = "pending"
                 person.application = application
                 person.decision = None  # a new application starts over; the old decision was about the old one
                 _upsert(db, "people", "email", _person_row(person))
+                _stamp_beta_change(db, key)
                 _insert_messages(db, queued)
                 return person
 
@@ -387,8 +425,25 @@ class SQLiteStore(Store):
                 person.decision = decision
                 db.execute("UPDATE people SET beta_status = ?, decision = ? WHERE email = ?",
                            (person.beta_status, _decision_json(decision), key))
+                _stamp_beta_change(db, key)
                 _insert_messages(db, queued)
                 return person
+
+        return await self._run(work)
+
+    async def beta_changes_cursor(self) -> str:
+        def work() -> str:
+            return str(self._one("SELECT COALESCE(MAX(beta_revision), 0) AS revision FROM people")["revision"])
+
+        return await self._run(work)
+
+    async def beta_changes_since(self, cursor: str) -> BetaChanges:
+        after = _read_revision(cursor)
+
+        def work() -> BetaChanges:
+            rows = self._all("SELECT * FROM people WHERE beta_revision > ? ORDER BY beta_revision", after)
+            last = rows[-1]["beta_revision"] if rows else after
+            return BetaChanges(people=[_read_person(row) for row in rows], cursor=str(last))
 
         return await self._run(work)
 

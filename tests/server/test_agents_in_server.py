@@ -9,7 +9,10 @@ spawner, such as what never enters a server's environment, stays in tests/hub/te
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+from oma_contract import AGENT_LIMITS, AgentStatus, PermissionMode
 
 from tests.service.real_hub import Person
 
@@ -140,3 +143,8 @@ async def test_the_dashboard_and_its_form_options_are_served_by_ones_server(user
     assert options.status_code == 200 and "claude-sonnet-4-5" in options.json()["models"]
     page = await user_server.call("GET", "agents", headers={"Accept-Language": "ko-KR"})
     assert page.status_code == 200 and "내 에이전트" in page.text and page.headers["Content-Language"] == "ko"
+    # The form offers what the contract defines, in its order, with its limits.
+    offered = re.findall(r'<option value="([A-Za-z]+)">', page.text)
+    assert offered == [*PermissionMode, *AgentStatus]
+    assert f'name="name" maxlength="{AGENT_LIMITS["name"]}"' in page.text
+    assert f'max="{AGENT_LIMITS["max_turns"][1]}"' in page.text

@@ -431,14 +431,16 @@ async def test_the_openapi_document_describes_the_agents_api(service, owner):
         document["paths"])
     assert set(document["paths"]["/api/agents/{agent_id}"]) >= {"get", "put", "patch", "delete"}
     schemas = document["components"]["schemas"]
-    assert {"Agent", "AgentInput", "Session", "Usage"} <= set(schemas)
+    assert {"Agent", "AgentCreate", "AgentReplace", "AgentChanges", "SessionReport", "Session", "Usage"} <= set(schemas)
     alice = await owner("alice")
     agent = await alice.create()
     assert set(agent) == set(schemas["Agent"]["properties"])
     assert set(agent["usage"]) == set(schemas["Usage"]["properties"])
-    assert set(FULL) | {"version"} == set(schemas["AgentInput"]["properties"])
-    assert schemas["AgentInput"]["properties"]["model"]["enum"] == ["claude-sonnet-4-5", "claude-opus-4-5",
-                                                                    "claude-haiku-4-5"]
+    assert set(FULL) == set(schemas["AgentCreate"]["properties"])
+    assert set(FULL) | {"version"} == set(schemas["AgentReplace"]["properties"]) == set(schemas["AgentChanges"]["properties"])
+    assert schemas["AgentCreate"]["required"] == ["name"] and "required" not in schemas["AgentChanges"]
+    assert schemas["AgentCreate"]["properties"]["model"]["anyOf"][0]["enum"] == [
+        "claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5"]
     session = (await report(service, alice, session_id=uuid.uuid4().hex, agent_id=agent["id"])).json()
     assert set(session) == set(schemas["Session"]["properties"])
 

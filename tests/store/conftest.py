@@ -19,6 +19,33 @@ import pytest
 from agents_extension.store import Store, open_store
 
 EMULATOR_START_TIMEOUT = 90
+NOT_INSTALLED = "the Firestore emulator (Google Cloud CLI's `gcloud emulators firestore`) is not installed"
+REQUIRE_FIRESTORE = "OMA_REQUIRE_FIRESTORE"
+
+
+def firestore_emulator_missing() -> str | None:
+    """What keeps the Firestore emulator from running here (a sentence), or None when it can run."""
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        return f"{NOT_INSTALLED}: no gcloud on PATH"
+    # gcloud runs the emulator component's jar with Java; the component lives in the SDK's platform folder.
+    sdk = Path(gcloud).resolve().parent.parent
+    if not (sdk / "platform" / "cloud-firestore-emulator").is_dir():
+        return (f"{NOT_INSTALLED}: gcloud at {sdk} has no cloud-firestore-emulator component "
+                "(`gcloud components install cloud-firestore-emulator`, or Debian's google-cloud-cli-firestore-emulator)")
+    if shutil.which("java") is None:
+        return f"{NOT_INSTALLED}: it needs a Java runtime (java) on PATH"
+    return None
+
+
+def require_firestore_emulator() -> None:
+    """Skip the test when the emulator cannot run here, or fail it when OMA_REQUIRE_FIRESTORE=1 (as scripts/test sets)."""
+    missing = firestore_emulator_missing()
+    if missing is None:
+        return
+    if os.environ.get(REQUIRE_FIRESTORE) == "1":
+        pytest.fail(f"{missing}; {REQUIRE_FIRESTORE}=1 requires it")
+    pytest.skip(NOT_INSTALLED)
 
 
 def _free_port() -> int:
@@ -38,8 +65,9 @@ def _answers(url: str) -> bool:
 @contextlib.contextmanager
 def running_firestore_emulator(log_path: Path) -> Iterator[str]:
     """The real Cloud Firestore emulator on a free port, until the block ends; yields its host:port."""
-    if shutil.which("gcloud") is None:
-        raise RuntimeError("the Firestore emulator needs gcloud with the cloud-firestore-emulator component on PATH")
+    missing = firestore_emulator_missing()
+    if missing:
+        raise RuntimeError(missing)
     host = f"127.0.0.1:{_free_port()}"
     log = log_path.open("wb")
     # Its own process group: gcloud starts the Java emulator as a child, and both must go at the end.
@@ -65,8 +93,7 @@ def running_firestore_emulator(log_path: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The real Cloud Firestore emulator on a free port; its host:port is also in FIRESTORE_EMULATOR_HOST."""
-    if shutil.which("gcloud") is None:
-        pytest.fail("the Firestore tests need gcloud with the cloud-firestore-emulator component on PATH")
+    require_firestore_emulator()
     with running_firestore_emulator(tmp_path_factory.mktemp("firestore-emulator") / "emulator.log") as host:
         with pytest.MonkeyPatch.context() as env:
             env.setenv("FIRESTORE_EMULATOR_HOST", host)

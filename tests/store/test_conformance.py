@@ -200,6 +200,85 @@ async def test_people_are_listed_newest_application_first_and_filtered_by_status
     assert [p.email for p in await store.list_people("none")] == ["late@example.com", "early@example.com"]
 
 
+APPROVE = BetaDecision("approved", by="admin@example.com")
+REJECT = BetaDecision("rejected", by="admin@example.com")
+
+
+def statuses(changes) -> list[tuple[str, str]]:
+    return [(p.email, p.beta_status) for p in changes.people]
+
+
+async def test_beta_changes_list_applications_and_decisions_after_the_cursor(store: Store):
+    await store.record_sign_in("ada@example.com")
+    await store.record_sign_in("grace@example.com")
+    start = await store.beta_changes_cursor()
+    nothing = await store.beta_changes_since(start)
+    assert nothing.people == [] and nothing.cursor == start
+
+    await store.apply_for_beta("ada@example.com", application(), [])
+    await store.decide_beta("grace@example.com", APPROVE, [])
+    first = await store.beta_changes_since(start)
+    assert statuses(first) == [("ada@example.com", "pending"), ("grace@example.com", "approved")]
+    assert first.people[1] == await store.get_person("grace@example.com")
+
+    assert (await store.beta_changes_since(first.cursor)).people == []
+    await store.decide_beta("ada@example.com", REJECT, [])
+    assert statuses(await store.beta_changes_since(first.cursor)) == [("ada@example.com", "rejected")]
+
+
+async def test_sign_ins_and_decisions_that_change_nothing_are_not_beta_changes(store: Store):
+    await store.apply_for_beta("ada@example.com", application(), [])
+    await store.decide_beta("ada@example.com", APPROVE, [])
+    cursor = await store.beta_changes_cursor()
+
+    await store.record_sign_in("ada@example.com", name="Ada L.")
+    await store.record_sign_in("new@example.com")
+    await store.decide_beta("ada@example.com", APPROVE, [])  # already approved: nothing changes
+    changes = await store.beta_changes_since(cursor)
+    assert changes.people == [] and changes.cursor == cursor
+
+
+async def test_a_person_changed_twice_is_listed_once_as_they_are_now(store: Store):
+    cursor = await store.beta_changes_cursor()
+    await store.apply_for_beta("ada@example.com", application(), [])
+    await store.apply_for_beta("grace@example.com", application("Grace Hopper"), [])
+    await store.decide_beta("ada@example.com", APPROVE, [])
+
+    changes = await store.beta_changes_since(cursor)
+    assert statuses(changes) == [("grace@example.com", "pending"), ("ada@example.com", "approved")]
+
+
+async def test_the_cursor_taken_now_leaves_out_earlier_changes(store: Store):
+    await store.apply_for_beta("ada@example.com", application(), [])
+    cursor = await store.beta_changes_cursor()
+    assert (await store.beta_changes_since(cursor)).people == []
+    await store.decide_beta("ada@example.com", REJECT, [])
+    assert statuses(await store.beta_changes_since(cursor)) == [("ada@example.com", "rejected")]
+
+
+async def test_polling_while_people_are_decided_concurrently_misses_no_change(store: Store):
+    emails = [f"person{i}@example.com" for i in range(12)]
+    for email in emails:
+        await store.record_sign_in(email)
+    cursor = await store.beta_changes_cursor()
+    seen: dict[str, str] = {}
+    deciding = asyncio.gather(*(store.decide_beta(email, APPROVE, []) for email in emails))
+    while not deciding.done():
+        changes = await store.beta_changes_since(cursor)
+        seen.update(statuses(changes))
+        cursor = changes.cursor
+        await asyncio.sleep(0)
+    await deciding
+    seen.update(statuses(await store.beta_changes_since(cursor)))
+    assert seen == {email: "approved" for email in emails}
+
+
+@pytest.mark.parametrize("cursor", ["", "not a cursor", "-1", "2025-03-01T09:00:00"])
+async def test_a_cursor_the_store_did_not_make_is_refused(store: Store, cursor: str):
+    with pytest.raises(ValueError, match="not a cursor"):
+        await store.beta_changes_since(cursor)
+
+
 async def test_naive_times_are_refused(store: Store):
     with pytest.raises(ValueError, match="timezone-aware"):
         await store.apply_for_beta("ada@example.com", application(applied_at=datetime(2025, 1, 1)), [])
