@@ -26,17 +26,20 @@ password or the bodies.
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from typing import Any, Mapping
 
 import aiosmtplib
 from traitlets import CaselessStrEnum, Float, Integer, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from agents_extension.store.base import OutboxMessage, Store
+from oma_contract.environment import DocumentedEnvironment, from_environment
+
+from .templates import compose
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 
@@ -77,99 +80,93 @@ def _checked_mail_from(value: str) -> str:
     return value
 
 
-class OutboxSender(LoggingConfigurable):
-    """Delivers the store's outbox over SMTP, with retries and backoff."""
+class OutboxSender(DocumentedEnvironment, LoggingConfigurable):
+    """The e-mail component of the agents service: composes beta e-mails into the
+    outbox (`compose`) and delivers the outbox over SMTP, with retries and backoff.
+
+    Its settings are traits whose defaults come from OMA_SMTP_* and OMA_MAIL_*
+    variables; the agents service creates it with ``parent=`` itself, so they are
+    read from the service's configuration too (``--OutboxSender.interval=...``).
+    """
 
     smtp_host = Unicode(
         config=True,
-        help="""SMTP server host name. Empty (the default, from OMA_SMTP_HOST) means
-        local mode: nothing is sent and messages stay in the outbox.""",
-    )
+        help="""SMTP server host name. Empty means local mode: nothing is sent and
+        messages stay in the outbox, where admins read them.""",
+    ).tag(env="OMA_SMTP_HOST")
 
     @default("smtp_host")
     def _smtp_host_default(self) -> str:
-        return os.environ.get("OMA_SMTP_HOST", "").strip()
+        return from_environment(self, "smtp_host", "")
 
     smtp_security = CaselessStrEnum(
         SECURITY_MODES,
         config=True,
         help="""How the connection is protected: "starttls" (plain connection upgraded
         with STARTTLS, required), "ssl" (implicit TLS from the first byte, usually
-        port 465) or "none" (no TLS; only for a relay on a trusted network).
-        From OMA_SMTP_SECURITY, default "starttls".""",
-    )
+        port 465) or "none" (no TLS; only for a relay on a trusted network).""",
+    ).tag(env="OMA_SMTP_SECURITY")
 
     @default("smtp_security")
     def _smtp_security_default(self) -> str:
-        value = os.environ.get("OMA_SMTP_SECURITY", "").strip().lower() or "starttls"
-        if value not in SECURITY_MODES:
-            raise ValueError(f"OMA_SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}, got {value!r}")
-        return value
+        return from_environment(self, "smtp_security", "starttls").lower()
 
     smtp_port = Integer(
         config=True,
-        help="""SMTP server port. From OMA_SMTP_PORT; default 587, or 465 when
-        smtp_security is "ssl".""",
-    )
+        help="""SMTP server port. Unset: 587, or 465 when smtp_security is "ssl".""",
+    ).tag(env="OMA_SMTP_PORT")
 
     @default("smtp_port")
     def _smtp_port_default(self) -> int:
-        value = os.environ.get("OMA_SMTP_PORT", "").strip()
-        if not value:
-            return 465 if self.smtp_security == "ssl" else 587
-        try:
-            return int(value)
-        except ValueError:
-            raise ValueError(f"OMA_SMTP_PORT must be a port number, got {value!r}") from None
+        return from_environment(self, "smtp_port", 465 if self.smtp_security == "ssl" else 587)
 
     smtp_username = Unicode(
         config=True,
-        help="User name for SMTP AUTH (from OMA_SMTP_USERNAME). Empty: no login.",
-    )
+        help="User name for SMTP AUTH. Empty: no login.",
+    ).tag(env="OMA_SMTP_USERNAME")
 
     @default("smtp_username")
     def _smtp_username_default(self) -> str:
-        return os.environ.get("OMA_SMTP_USERNAME", "").strip()
+        return from_environment(self, "smtp_username", "")
 
     smtp_password = Unicode(
         config=True,
-        help="Password for SMTP AUTH (from OMA_SMTP_PASSWORD). Never logged.",
-    )
+        help="Password for SMTP AUTH. Never logged, and never reaches user servers.",
+    ).tag(env="OMA_SMTP_PASSWORD")
 
     @default("smtp_password")
     def _smtp_password_default(self) -> str:
-        return os.environ.get("OMA_SMTP_PASSWORD", "")
+        return from_environment(self, "smtp_password", "")
 
     smtp_timeout = Float(
         config=True,
-        help="Seconds to wait for the SMTP server on each step (from OMA_SMTP_TIMEOUT, default 30).",
-    )
+        help="Seconds to wait for the SMTP server on each step.",
+    ).tag(env="OMA_SMTP_TIMEOUT")
 
     @default("smtp_timeout")
     def _smtp_timeout_default(self) -> float:
-        return float(os.environ.get("OMA_SMTP_TIMEOUT", "") or 30)
+        return from_environment(self, "smtp_timeout", 30.0)
 
     smtp_ca_file = Unicode(
         config=True,
         help="""PEM file of certificate authorities to trust for the SMTP server's
-        certificate, instead of the system's (from OMA_SMTP_CA_FILE). Certificates
-        are always verified.""",
-    )
+        certificate. Empty: the system's. Certificates are always verified.""",
+    ).tag(env="OMA_SMTP_CA_FILE")
 
     @default("smtp_ca_file")
     def _smtp_ca_file_default(self) -> str:
-        return os.environ.get("OMA_SMTP_CA_FILE", "").strip()
+        return from_environment(self, "smtp_ca_file", "")
 
     mail_from = Unicode(
         config=True,
         help="""The From address, optionally with a display name, e.g.
-        "oh-my-agent <noreply@example.org>" (from OMA_MAIL_FROM; default: the SMTP
-        user name when it is an e-mail address).""",
-    )
+        "oh-my-agent <noreply@example.org>". Empty: the SMTP user name when it is an
+        e-mail address.""",
+    ).tag(env="OMA_MAIL_FROM")
 
     @default("mail_from")
     def _mail_from_default(self) -> str:
-        value = os.environ.get("OMA_MAIL_FROM", "").strip()
+        value = from_environment(self, "mail_from", "")
         if value:
             return _checked_mail_from(value)
         return self.smtp_username if "@" in self.smtp_username else ""
@@ -183,17 +180,12 @@ class OutboxSender(LoggingConfigurable):
 
     retry_delay = Float(
         config=True,
-        help="Seconds before the first retry (from OMA_MAIL_RETRY_SECONDS, default 30); "
-        "the delay doubles with every attempt.",
-    )
+        help="Seconds before the first retry; the delay doubles with every attempt, up to max_retry_delay.",
+    ).tag(env="OMA_MAIL_RETRY_SECONDS")
 
     @default("retry_delay")
     def _default_retry_delay(self) -> float:
-        value = os.environ.get("OMA_MAIL_RETRY_SECONDS", "").strip()
-        try:
-            return float(value) if value else 30.0
-        except ValueError:
-            raise ValueError(f"OMA_MAIL_RETRY_SECONDS must be a number of seconds, got {value!r}") from None
+        return from_environment(self, "retry_delay", 30.0)
 
     max_retry_delay = Float(
         3600.0,
@@ -209,10 +201,13 @@ class OutboxSender(LoggingConfigurable):
     )
 
     interval = Float(
-        30.0,
         config=True,
-        help="Seconds between two delivery rounds in run_forever.",
-    )
+        help="Seconds between two checks of the outbox for due messages.",
+    ).tag(env="OMA_MAIL_INTERVAL_SECONDS")
+
+    @default("interval")
+    def _interval_default(self) -> float:
+        return from_environment(self, "interval", 10.0)
 
     @validate("mail_from")
     def _validate_mail_from(self, proposal):
@@ -235,11 +230,11 @@ class OutboxSender(LoggingConfigurable):
         self._wake: asyncio.Event | None = None
         self._said_unconfigured = False
 
-    @classmethod
-    def from_environment(cls, store: Store) -> OutboxSender:
-        """A sender configured by the OMA_SMTP_* and OMA_MAIL_FROM variables alone
-        (what every setting falls back to when no traitlets config sets it)."""
-        return cls(store)
+    @staticmethod
+    def compose(event: str, language: str | None, *, to: list[str], context: Mapping[str, Any]) -> OutboxMessage:
+        """An event's e-mail as a new pending outbox message (templates.compose), for the
+        agents service to store with the event; this sender delivers it later."""
+        return compose(event, language, to=to, context=context)
 
     # -- settings ---------------------------------------------------------------
     @property

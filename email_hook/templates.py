@@ -1,8 +1,9 @@
 """The beta e-mails: subjects and bodies (plain text and HTML), Korean and English.
 
 Pure rendering, no I/O besides reading the template files: the agents service
-calls `compose()` and hands the resulting `OutboxMessage` to the store in the
-same write as the event that causes it; the sender delivers it later.
+calls `compose()` (through its e-mail component, `OutboxSender.compose`) and
+hands the resulting `OutboxMessage` to the store in the same write as the
+event that causes it; the sender delivers it later.
 
 The templates live next to this module in `templates/<event>.txt` and
 `.html`, one of each per event for every language: their words are English

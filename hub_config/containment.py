@@ -40,6 +40,10 @@ import os
 import subprocess
 import sys
 
+# The one import of hub_config beyond oma_contract, on purpose: a server must show what the
+# agents' sandboxes inside it will mount (the system, the Claude Code CLI), and the kernel's
+# sandbox module is the one place that knows that; it imports only os and sys, so nothing of
+# the kernel's runtime comes along. (Everything else hub_config composes, it names by string.)
 from claude_kernel.sandbox import ISOLATION as AGENT_ISOLATION
 from claude_kernel.sandbox import _within, find_cli, system_layout
 

@@ -1,6 +1,7 @@
 # The one JupyterHub configuration of oh-my-agent, for both modes.
-# Everything is chosen by environment variables: see hub_config/settings.py
-# and the README's settings table.
+# Everything is chosen by settings whose defaults come from environment variables
+# (hub_config/settings.py, the README's settings tables); c.Settings.<setting> set
+# here, before configure, wins over its variable.
 from hub_config.platform import configure
 
 configure(get_config())  # noqa: F821 (get_config is provided by JupyterHub)

@@ -24,11 +24,15 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from traitlets import CaselessStrEnum, Float, Unicode, default
+from traitlets.config import Configurable
+
+from oma_contract.environment import DocumentedEnvironment, from_environment
+
 from . import platform  # a cycle of modules (platform calls configure_spawner), resolved at call time
-from .settings import Settings, _env
+from .settings import Settings
 
 HOME = "/home/jovyan"
 USER_UID = 1000
@@ -38,25 +42,104 @@ USER_COMMAND = ["python3", "-m", "agents_extension.user_server"]
 # What platform.configure sets for one machine that z2jh configures for the
 # cluster (or leaves to JupyterHub's defaults there): kept as z2jh left it.
 Z2JH_KEEPS = {
-    "JupyterHub": ("ip", "port", "hub_ip", "db_url", "cookie_secret_file"),
-    "ConfigurableHTTPProxy": ("command", "pid_file"),
+    "JupyterHub": ("ip", "port", "hub_ip", "hub_port", "db_url", "cookie_secret_file"),
+    "ConfigurableHTTPProxy": ("command", "pid_file", "api_url"),
 }
 
 
-@dataclass
-class ClusterSettings:
-    """The kubernetes mode's settings, from OMA_* environment variables (the chart sets them)."""
+class ClusterSettings(DocumentedEnvironment, Configurable):
+    """The kubernetes mode's settings, from environment variables (the chart sets them)."""
 
-    namespace: str = field(default_factory=lambda: _env("POD_NAMESPACE", "default"))
-    user_image: str = field(default_factory=lambda: _env("OMA_USER_IMAGE", "oh-my-agent/user:0.1.0"))
-    user_image_pull_policy: str = field(default_factory=lambda: _env("OMA_USER_IMAGE_PULL_POLICY", "IfNotPresent"))
-    cpu_guarantee: float = field(default_factory=lambda: float(_env("OMA_USER_CPU_GUARANTEE", "0.5")))
-    cpu_limit: float = field(default_factory=lambda: float(_env("OMA_USER_CPU_LIMIT", "1")))
-    mem_guarantee: str = field(default_factory=lambda: _env("OMA_USER_MEM_GUARANTEE", "1G"))
-    mem_limit: str = field(default_factory=lambda: _env("OMA_USER_MEM_LIMIT", "1G"))
-    storage_capacity: str = field(default_factory=lambda: _env("OMA_USER_STORAGE_CAPACITY", "10Gi"))
-    storage_class: str = field(default_factory=lambda: _env("OMA_USER_STORAGE_CLASS"))
-    agents_service_host: str = field(default_factory=lambda: _env("OMA_AGENTS_SERVICE_HOST"))
+    namespace = Unicode(
+        config=True,
+        help="The namespace of the hub and the user pods (the chart sets it from the pod's own).",
+    ).tag(env="POD_NAMESPACE")
+
+    @default("namespace")
+    def _namespace_default(self):
+        return from_environment(self, "namespace", "default")
+
+    user_image = Unicode(
+        config=True,
+        help="The user image: it runs `python3 -m agents_extension.user_server` as uid 1000.",
+    ).tag(env="OMA_USER_IMAGE")
+
+    @default("user_image")
+    def _user_image_default(self):
+        return from_environment(self, "user_image", "oh-my-agent/user:0.1.0")
+
+    user_image_pull_policy = CaselessStrEnum(
+        ("Always", "IfNotPresent", "Never"),
+        config=True,
+        help="When the kubelet pulls the user image: Always, IfNotPresent or Never.",
+    ).tag(env="OMA_USER_IMAGE_PULL_POLICY")
+
+    @default("user_image_pull_policy")
+    def _user_image_pull_policy_default(self):
+        return from_environment(self, "user_image_pull_policy", "IfNotPresent")
+
+    cpu_guarantee = Float(
+        config=True,
+        help="CPU cores reserved for each user pod.",
+    ).tag(env="OMA_USER_CPU_GUARANTEE")
+
+    @default("cpu_guarantee")
+    def _cpu_guarantee_default(self):
+        return from_environment(self, "cpu_guarantee", 0.5)
+
+    cpu_limit = Float(
+        config=True,
+        help="CPU cores each user pod may use.",
+    ).tag(env="OMA_USER_CPU_LIMIT")
+
+    @default("cpu_limit")
+    def _cpu_limit_default(self):
+        return from_environment(self, "cpu_limit", 1.0)
+
+    mem_guarantee = Unicode(
+        config=True,
+        help="Memory reserved for each user pod (1G is 1 GiB).",
+    ).tag(env="OMA_USER_MEM_GUARANTEE")
+
+    @default("mem_guarantee")
+    def _mem_guarantee_default(self):
+        return from_environment(self, "mem_guarantee", "1G")
+
+    mem_limit = Unicode(
+        config=True,
+        help="Memory each user pod may use (1G is 1 GiB).",
+    ).tag(env="OMA_USER_MEM_LIMIT")
+
+    @default("mem_limit")
+    def _mem_limit_default(self):
+        return from_environment(self, "mem_limit", "1G")
+
+    storage_capacity = Unicode(
+        config=True,
+        help="The size of each person's volume (their home, /home/jovyan).",
+    ).tag(env="OMA_USER_STORAGE_CAPACITY")
+
+    @default("storage_capacity")
+    def _storage_capacity_default(self):
+        return from_environment(self, "storage_capacity", "10Gi")
+
+    storage_class = Unicode(
+        config=True,
+        help="The storage class of each person's volume. Empty: the cluster's default class.",
+    ).tag(env="OMA_USER_STORAGE_CLASS")
+
+    @default("storage_class")
+    def _storage_class_default(self):
+        return from_environment(self, "storage_class", "")
+
+    agents_service_host = Unicode(
+        config=True,
+        help="The agents service's DNS name in the cluster. Empty: agents.<namespace>.svc.",
+    ).tag(env="OMA_AGENTS_SERVICE_HOST")
+
+    @default("agents_service_host")
+    def _agents_service_host_default(self):
+        return from_environment(self, "agents_service_host", "")
 
     def agents_service_url(self, port: int) -> str:
         """The agents service's address inside the cluster (its Kubernetes Service)."""
@@ -127,7 +210,7 @@ def merged_roles(z2jh: list[dict], ours: list[dict]) -> list[dict]:
 
 def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) -> ClusterSettings:
     """User servers as KubeSpawner pods, each with its own volume, locked down for Autopilot."""
-    k = cluster or ClusterSettings()
+    k = cluster or ClusterSettings(config=c)
     c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
     spawner = c.KubeSpawner
     spawner.image = k.user_image
@@ -190,7 +273,7 @@ def load_settings(folder: Path, environ=os.environ) -> dict[str, str]:
 def configure_on_z2jh(c, settings_dir: str | Path) -> Settings:
     """The whole hub configuration in the cluster, on top of z2jh's (see the module's docstring)."""
     load_settings(Path(settings_dir))
-    s = Settings()
+    s = Settings(config=c)
     if s.spawner != "kubernetes":
         raise SystemExit(f"oh-my-agent: on Zero to JupyterHub OMA_SPAWNER must be 'kubernetes', not {s.spawner!r}.")
     if not s.google:
@@ -215,7 +298,7 @@ def configure_on_z2jh(c, settings_dir: str | Path) -> Settings:
                 c[section][name] = kept[section, name]
             else:
                 c[section].pop(name, None)
-    url = ClusterSettings().agents_service_url(s.service_port)
+    url = ClusterSettings(config=c).agents_service_url(s.service_port)
     c.JupyterHub.services = merged_services(z2jh_services, c.JupyterHub.services, url)
     c.JupyterHub.load_roles = merged_roles(z2jh_roles, c.JupyterHub.load_roles)
     return s

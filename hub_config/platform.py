@@ -13,7 +13,7 @@ import os
 from functools import partial
 from pathlib import Path
 
-from agents_extension.service.hub_api import ADMIN_SCOPE
+from oma_contract.scopes import ADMIN_SCOPE
 
 from . import kubernetes
 from .beta_gate import beta_gate, may_start_server
@@ -57,12 +57,14 @@ def service_environment(settings: Settings) -> dict[str, str]:
 
 
 def configure(c, settings: Settings | None = None) -> Settings:
-    s = settings or Settings()
+    s = settings or Settings(config=c)  # c.Settings.<setting> in a config file wins over its variable
     s.data_dir.mkdir(parents=True, exist_ok=True)
 
     c.JupyterHub.ip = s.hub_ip
     c.JupyterHub.port = s.hub_port
     c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = s.hub_internal_port
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
     c.JupyterHub.db_url = f"sqlite:///{s.data_dir / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(s.data_dir / "jupyterhub_cookie_secret")
     c.ConfigurableHTTPProxy.pid_file = str(s.data_dir / "proxy.pid")
@@ -133,10 +135,8 @@ def configure(c, settings: Settings | None = None) -> Settings:
         # is refused by jupyter_server unless told (contained, it has a user id of its own)
         if os.geteuid() == 0:
             c.Spawner.args.append("--allow-root")
-    elif s.spawner == "kubernetes":
+    else:  # "kubernetes", the only other value the setting takes
         kubernetes.configure_spawner(c, s)
-    else:
-        raise SystemExit(f"oh-my-agent: OMA_SPAWNER must be 'local' or 'kubernetes', not {s.spawner!r}.")
 
     # -- the agents service -----------------------------------------------------------
     c.JupyterHub.services = [{
@@ -147,7 +147,7 @@ def configure(c, settings: Settings | None = None) -> Settings:
         "oauth_no_confirm": True,
         # Admins' browser sign-ins carry the admin scope (the hub grants only what the person
         # holds, and logs "granting only ..." for everyone else), which is what makes them
-        # admins in the service: see hub_api.ADMIN_SCOPE.
+        # admins in the service: see oma_contract/scopes.py.
         "oauth_client_allowed_scopes": [ADMIN_SCOPE],
         "display": False,
     }]

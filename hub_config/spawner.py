@@ -13,6 +13,8 @@ from jupyterhub.spawner import SimpleLocalProcessSpawner
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Float, Integer, List, TraitError, Unicode, default, validate
 
+from oma_contract.environment import from_environment
+
 from . import containment
 
 
@@ -29,13 +31,18 @@ class LocalSpawner(SimpleLocalProcessSpawner):
 
     contain = Unicode(
         config=True,
-        help="How each person's server is kept from the platform and from other people "
-        f"({containment.CONTAIN_ENV}): 'bwrap' runs it in a bubblewrap namespace where only its home "
-        "(read-write), the system and the Python environment (read-only) exist, with its own processes "
-        "and /tmp, and servers are refused with a message when bwrap cannot do that here; 'off' runs "
-        "servers as plain processes of the hub's user, where any person's code can read the hub's and "
-        "the agents service's secrets and everyone's files (logged as a warning at every start).",
-    )
+        help="Local mode: how each person's server is kept from the platform and from other people. "
+        "'bwrap' runs it in a bubblewrap namespace of its own: its own processes, /proc, /tmp and /dev; its "
+        "home read-write; the system, the Python environment and the packages it imports from the checkout "
+        "(contain_packages) read-only; nothing else (not the rest of the checkout, the hub's data folder or "
+        "other homes); the machine's network, so it reaches the hub and the agents service on 127.0.0.1; the "
+        "environment the spawner gives it. As root, each server runs under a user id of its own "
+        "(contain_uid_base + the person's hub id), which owns the home. When bwrap cannot do that here, "
+        "servers are refused with a message saying why. Stopping a server (or the hub) ends it with its "
+        "kernels, terminals and Claude Code. 'off' runs servers as plain processes of the hub's user, where "
+        "any person's code reads every secret and every home: only for a machine where everyone who signs "
+        "in is trusted, and logged as a warning at every start.",
+    ).tag(env=containment.CONTAIN_ENV)
 
     contain_uid_base = Integer(
         1_000_000,
@@ -62,7 +69,7 @@ class LocalSpawner(SimpleLocalProcessSpawner):
 
     @default("contain")
     def _contain_default(self):
-        return os.environ.get(containment.CONTAIN_ENV, "").strip().lower() or "bwrap"
+        return from_environment(self, "contain", "bwrap").lower()
 
     @validate("contain")
     def _contain_valid(self, proposal):

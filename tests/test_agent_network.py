@@ -158,8 +158,7 @@ def platform_hub(tmp_path_factory, fake_model):
 
 def hub_ports(hub) -> list[int]:
     """The hub's proxy, the hub itself and the agents service."""
-    internal = next(int(arg.split("=")[1]) for arg in hub.process.args if arg.startswith("--JupyterHub.hub_port="))
-    return [hub.port, internal, int(hub.env["OMA_SERVICE_PORT"])]
+    return [hub.port, int(hub.env["OMA_HUB_INTERNAL_PORT"]), int(hub.env["OMA_SERVICE_PORT"])]
 
 
 def exists(hub, name: str) -> bool:

@@ -8,12 +8,8 @@ and the service checks ownership on every request.
 
 from __future__ import annotations
 
-from .app import load
+from .extension import AgentsExtension
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "agents_extension.server"}]
-
-
-def _load_jupyter_server_extension(serverapp) -> None:
-    load(serverapp)
+def _jupyter_server_extension_points() -> list[dict]:
+    return [{"module": "agents_extension.server", "app": AgentsExtension}]

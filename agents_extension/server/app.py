@@ -1,30 +1,25 @@
-"""Handlers of the user-server side: ``/api/agents`` and the ``/agents`` dashboard."""
+"""Handlers of the user-server side: ``/api/agents`` and the ``/agents`` dashboard (the
+extension that serves them, and its settings: extension.py)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
 from pathlib import Path
 from urllib.parse import quote
 
-import jinja2
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
-from tornado.ioloop import IOLoop
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from oma_contract import AGENT_LIMITS, AgentCreate, AgentStatus, PermissionMode
 
 from .dashboard_text import dashboard_text, request_language
-from .workspace import AGENTS_FOLDER, Workspace
+from .workspace import Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
 HERE = Path(__file__).resolve().parent
-SERVICE_URL_ENV = "OMA_AGENTS_SERVICE_URL"
 
 
 class AgentsService:
@@ -160,13 +155,13 @@ class Dashboard(JupyterHandler):
             permission_modes=list(PermissionMode), statuses=list(AgentStatus), limits=AGENT_LIMITS,
             new_agent=AgentCreate.model_construct(name="").model_dump(mode="json", include={"permission_mode", "status"}),
             xsrf_token=self.xsrf_token.decode(),
-            hub_home=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/home",
+            hub_home=self.settings["oma_hub_home"],
         )
         self.set_header("Content-Language", language)
         self.finish(page)
 
 
-async def _reconcile_at_start(service: AgentsService, workspace: Workspace) -> None:
+async def reconcile_at_start(service: AgentsService, workspace: Workspace) -> None:
     """Agents made elsewhere (another server, the API) get their folders when the server starts."""
     try:
         status, _, body = await service.call("GET", "api/agents")
@@ -178,41 +173,12 @@ async def _reconcile_at_start(service: AgentsService, workspace: Workspace) -> N
         log.warning("Could not bring agent folders in step at start", exc_info=True)
 
 
-def stop_on_sigint(serverapp) -> None:
-    """Under the hub, SIGINT stops the server as SIGTERM does, whatever was inherited.
-
-    The hub stops a server with SIGINT first. jupyter_server handles SIGINT only
-    when its stdin is a terminal (and then asks for confirmation), so a server
-    whose hub runs as a script's background job (SIGINT ignored) or in a
-    terminal would wait out the hub's interrupt_timeout instead of stopping.
-    """
-    signal.signal(signal.SIGINT, serverapp._signal_stop)
-
-
-def load(serverapp) -> None:
-    if os.environ.get("JUPYTERHUB_API_TOKEN"):
-        stop_on_sigint(serverapp)
-    service_url = os.environ.get(SERVICE_URL_ENV, "")
-    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
-    if not service_url or not token:
-        serverapp.log.warning("agents extension: %s or JUPYTERHUB_API_TOKEN unset; agents are not available "
-                              "(this server does not run under the platform's hub)", SERVICE_URL_ENV)
-        return
-    root = Path(serverapp.root_dir).expanduser()
-    data = Path(jupyter_data_dir())
-    workspace = Workspace(root / AGENTS_FOLDER, data / "kernels", data / "oh-my-agent" / "agents")
-    service = AgentsService(service_url, token)
-    serverapp.web_app.settings.update(
-        oma_agents_service=service, oma_workspace=workspace,
-        oma_templates=jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True),
-    )
-    base = serverapp.web_app.settings["base_url"]
-    serverapp.web_app.add_handlers(".*$", [
-        (url_path_join(base, r"api/agents/?"), AgentsAPI),
-        (url_path_join(base, r"api/agents/([^/]+)"), AgentsAPI),
-        (url_path_join(base, r"api/agents/([^/]+)/sessions"), AgentSessionsAPI),
-        (url_path_join(base, r"api/agent-options"), AgentOptionsAPI),
-        (url_path_join(base, r"agents/?"), Dashboard),
-    ])
-    IOLoop.current().add_callback(_reconcile_at_start, service, workspace)
-    serverapp.log.info("agents extension: agents in %s, service at %s", workspace.root, service_url)
+def routes() -> list[tuple[str, type]]:
+    """The extension's handlers, by URL path under the server's base URL (see extension.py)."""
+    return [
+        (r"api/agents/?", AgentsAPI),
+        (r"api/agents/([^/]+)", AgentsAPI),
+        (r"api/agents/([^/]+)/sessions", AgentSessionsAPI),
+        (r"api/agent-options", AgentOptionsAPI),
+        (r"agents/?", Dashboard),
+    ]

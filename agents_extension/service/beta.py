@@ -30,13 +30,11 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
-
-from email_hook.templates import compose
+from typing import Any, Callable
 
 from oma_contract import BetaApplicationForm, BetaDecisionForm, BetaStatus, FieldInvalid, Language
 
-from ..store import BetaApplication, BetaDecision, Conflict, NotFound, Person, Store
+from ..store import BetaApplication, BetaDecision, Conflict, NotFound, OutboxMessage, Person, Store
 from .hub_api import HubAPI
 
 log = logging.getLogger("oh-my-agent.service")
@@ -74,6 +72,9 @@ class BetaDesk:
     group: str
     hub_url: str
     admin_emails: list[str]
+    # Renders an event's e-mail as an outbox message (the e-mail component's compose, see app.Mailer):
+    # compose_email(event, language, to=[...], context={...}) -> OutboxMessage
+    compose_email: Callable[..., OutboxMessage]
     admin_language: str = "en"
     full_sync_seconds: float = 3600.0  # how often the sync reads every approved person, not only changes
 
@@ -107,9 +108,9 @@ class BetaDesk:
                                       language=language, applied_at=datetime.now(timezone.utc))
         draft = Person(email=email, application=application)
         context = self._context(draft)
-        messages = [compose("beta.applied.applicant", language, to=[email], context=context)]
+        messages = [self.compose_email("beta.applied.applicant", language, to=[email], context=context)]
         if self.admin_emails:
-            messages.append(compose("beta.applied.admin", self.admin_language, to=list(self.admin_emails), context=context))
+            messages.append(self.compose_email("beta.applied.admin", self.admin_language, to=list(self.admin_emails), context=context))
         person = await self.store.apply_for_beta(email, application, messages)
         log.info("Beta application from %s recorded; %d e-mail(s) queued", email, len(messages))
         return person
@@ -144,7 +145,7 @@ class BetaDesk:
         if mail and (status == "approved" or person.application is not None):
             language = person.application.language if person.application else "en"
             event = "beta.approved" if status == "approved" else "beta.rejected"
-            messages.append(compose(event, language, to=[email], context=self._context(person, note)))
+            messages.append(self.compose_email(event, language, to=[email], context=self._context(person, note)))
         revoking = status == "rejected" and person.beta_status == "approved"
         if revoking:
             # The beta gate refuses new spawns only: a server already running would keep answering.

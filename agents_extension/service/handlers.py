@@ -133,13 +133,11 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
 
 class PageHandler(ServiceHandler):
     def render_page(self, template: str, **context: Any) -> None:
+        """Render one of the service's pages (templates/, on the service's own layout.html)."""
         language = self.language
         page = self.settings["templates"].get_template(template).render(
-            **template_callables(language), lang=language, user=self.current_user, base_url="/hub/", prefix="/",
-            static_url=lambda path, **_: f"/hub/static/{path}", logo_url="/hub/logo",
-            login_url="/hub/login", logout_url="/hub/logout", no_spawner_check=True,
-            parsed_scopes={"admin-ui"} if self.is_admin else set(), xsrf_token=self.xsrf_token.decode(),
-            xsrf_form_html=self.xsrf_form_html, url=self.url, services=[],
+            **template_callables(language), lang=language, user=self.current_user, is_admin=self.is_admin,
+            hub_url="/hub/", static_url=self.static_url, xsrf_form_html=self.xsrf_form_html, url=self.url,
             beta_admin_url=self.url("admin/beta"), outbox_url=self.url("admin/outbox"), limits=BETA_LIMITS, **context,
         )
         self.set_header("Content-Language", language)

@@ -9,13 +9,11 @@ from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from oma_contract import scopes
+
 log = logging.getLogger("oh-my-agent.service")
 
-# The scope that makes a credential an admin's in the service. Only JupyterHub's admin role
-# holds it; the service's OAuth client may ask for it (hub_config/platform.py), so admins'
-# browser sign-ins carry it, and their personal tokens inherit it, but a user server's token
-# (role "server") never does.
-ADMIN_SCOPE = "admin-ui"
+ADMIN_SCOPE = scopes.ADMIN_SCOPE  # what makes a credential an admin's here (see oma_contract/scopes.py)
 
 
 class HubError(RuntimeError):

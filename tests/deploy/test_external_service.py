@@ -54,6 +54,7 @@ def platform(render, tmp_path_factory):
         "PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT), "OMA_HUB_PORT": str(hub_port),
         "OMA_DATA_DIR": str(tmp_path / "hub"), "OMA_USERS_DIR": str(tmp_path / "users"),
         "OMA_ADMIN_EMAILS": "admin@example.org", "OMA_SERVICE_PORT": str(service_port),
+        "OMA_HUB_INTERNAL_PORT": str(free_port()), "OMA_PROXY_API_PORT": str(free_port()),
     }
     container = find(objects, "Deployment", "agents")["spec"]["template"]["spec"]["containers"][0]
     service_env = {
@@ -68,9 +69,7 @@ def platform(render, tmp_path_factory):
     try:
         for command, env, cwd in (
             ([sys.executable, "-m", "agents_extension.service"], service_env, tmp_path),
-            ([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(config),
-              f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}",
-              f"--JupyterHub.hub_port={free_port()}"], hub_env, tmp_path),
+            ([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(config)], hub_env, tmp_path),
         ):
             log = open(tmp_path / f"{len(processes)}.log", "w")
             logs.append(log)

@@ -351,7 +351,7 @@ def test_settings_come_from_the_environment(store, monkeypatch, env, expected):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
-    sender = OutboxSender.from_environment(store)
+    sender = OutboxSender(store)
 
     assert {name: getattr(sender, name) for name in expected} == expected
 

@@ -50,6 +50,9 @@ class Hub:
             **os.environ,
             "OMA_HUB_PORT": str(self.port),
             "OMA_SERVICE_PORT": str(free_port()),
+            # its own internal ports too, so hubs of several test modules run side by side
+            "OMA_HUB_INTERNAL_PORT": str(free_port()),
+            "OMA_PROXY_API_PORT": str(free_port()),
             "OMA_DATA_DIR": str(workdir / "hub"),
             "OMA_USERS_DIR": str(workdir / "users"),
             "OMA_ADMIN_EMAILS": ADMIN,
@@ -62,7 +65,6 @@ class Hub:
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(PROJECT / "hub_config" / "jupyterhub_config.py"),
-             f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}", f"--JupyterHub.hub_port={free_port()}",
              *extra_args],
             cwd=workdir, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None,

@@ -63,6 +63,7 @@ def start_service(tmp_path: Path, hub: SlowHub, **env: str) -> tuple[subprocess.
         env={**os.environ, "PYTHONPATH": str(PROJECT), "OMA_STORE_URL": f"sqlite:///{tmp_path / 'store.sqlite'}",
              "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.port}/hub/api", "JUPYTERHUB_API_TOKEN": "service-token",
              "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}", "JUPYTERHUB_SERVICE_PREFIX": "/services/agents/",
+             "OMA_PUBLIC_URL": "http://127.0.0.1:8000", "OMA_BETA_GROUP": "beta",  # as the hub passes them
              "OMA_GROUP_SYNC_SECONDS": "60", **env},
         stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `cmd &` in a script leaves it

@@ -25,6 +25,7 @@ from agents_extension.service.app import make_app
 from agents_extension.service.beta import BetaDesk
 from agents_extension.service.hub_api import HubAPI
 from agents_extension.store import Store, open_store
+from email_hook.templates import compose
 from tests.service.client import Client
 from tests.service.real_hub import ADMIN, BETA_GROUP, Person, RealHub
 
@@ -75,7 +76,7 @@ async def start_service(hub: RealHub, tmp_path: Path):
     async def start(store_url: str | None = None, models: str | None = None) -> RunningService:
         store = open_store(store_url or f"sqlite:///{tmp_path / f'store-{len(running)}.sqlite'}")
         desk = BetaDesk(store=store, hub=HubAPI(hub.api_url, hub.service_token), group=BETA_GROUP,
-                        hub_url="http://127.0.0.1:8000", admin_emails=[ADMIN])
+                        hub_url="http://127.0.0.1:8000", admin_emails=[ADMIN], compose_email=compose)
         app = make_app(store, desk, SERVICE, smtp_configured=False, models=models_setting(models))
         sockets = bind_sockets(0, "127.0.0.1")
         server = HTTPServer(app)

@@ -51,6 +51,8 @@ class RealHub:
             **os.environ,
             "OMA_HUB_PORT": str(free_port()),
             "OMA_SERVICE_PORT": str(free_port()),
+            "OMA_HUB_INTERNAL_PORT": str(self.hub_port),
+            "OMA_PROXY_API_PORT": str(free_port()),
             "OMA_DATA_DIR": str(workdir / "hub"),
             "OMA_USERS_DIR": str(workdir / "users"),
             "OMA_ADMIN_EMAILS": ADMIN,
@@ -64,8 +66,7 @@ class RealHub:
         self.log_path = workdir / "hub.log"
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(CONFIG),
-             f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}", f"--JupyterHub.hub_port={self.hub_port}"],
+            [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(CONFIG)],
             cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self._wait_until_up()
