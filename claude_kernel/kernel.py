@@ -90,9 +90,12 @@ class ClaudeKernel(Kernel):
     sandbox = Unicode(
         config=True,
         help="How an agent's tools are kept inside its folder (env CLAUDE_KERNEL_SANDBOX): 'bwrap' runs "
-        "Claude Code in a bubblewrap namespace where only the agent's folder and the system are visible, "
-        "and cells fail with an error if that is impossible here; 'off' runs it unconfined, so every agent "
-        "can read and change every other agent's files. Default: bwrap when it works, else off with a warning.",
+        "Claude Code in a bubblewrap namespace where only the agent's folder and the system are visible; "
+        "'landlock' confines it with Landlock (no namespaces needed, as in an unprivileged pod) so that it may "
+        "open only the agent's folder, its own temporary folder and the system; 'auto' (the default) is bwrap "
+        "when it works here, else Landlock. A cell fails with an error saying why when the chosen isolation "
+        "is impossible. 'off' runs agents unconfined, so every agent can read and change every other agent's "
+        "files: only an admin's explicit choice does that.",
     )
 
     network = Unicode(
