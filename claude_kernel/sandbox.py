@@ -123,6 +123,10 @@ def proxied_environment(environ: dict[str, str], port: int) -> dict[str, str]:
     return {**kept, **dict.fromkeys(PROXY_NAMES, proxy), "NODE_USE_ENV_PROXY": "1"}
 
 
+def _within(path: str, bases: list[str]) -> bool:
+    return any(path == base or path.startswith(base.rstrip("/") + "/") for base in bases)
+
+
 def _load(name: str):
     """One of this package's modules, by its path: the package is not importable here (-I -S)."""
     import importlib.util
@@ -135,9 +139,14 @@ def _load(name: str):
     return module
 
 
-def confined_environment(environ: dict[str, str], home: str, tmp: str) -> dict[str, str]:
-    """``environ`` for a CLI confined by Landlock to ``home``: what bwrap would set, and a TMPDIR of its own."""
-    return {**environ, "HOME": home, "CLAUDE_CONFIG_DIR": f"{home}/{STATE_FOLDER}", "TMPDIR": tmp}
+def confined_environment(environ: dict[str, str], home: str, tmp: str, opened: list[str]) -> dict[str, str]:
+    """``environ`` for a CLI confined by Landlock to ``home``: what bwrap would set, a TMPDIR of its own,
+    and a PATH without the folders it may not open (a shell would find a command there, e.g. a pyenv
+    shim in the server's home, and fail to run it rather than look further)."""
+    path = ":".join(entry for entry in environ.get("PATH", "").split(":")
+                    if _within(os.path.realpath(entry), [os.path.realpath(base) for base in opened]))
+    return {**environ, "HOME": home, "CLAUDE_CONFIG_DIR": f"{home}/{STATE_FOLDER}", "TMPDIR": tmp,
+            "PATH": path or "/usr/bin:/bin"}
 
 
 def launch(args: list[str]) -> None:
@@ -158,7 +167,7 @@ def launch(args: list[str]) -> None:
     environ = dict(os.environ) if options.get("environment") == "all" else passed_environment(dict(os.environ))
     if "home" in options:
         # the last --write is the agent's temporary folder (see Sandbox._write_launcher)
-        environ = confined_environment(environ, options["home"], write[-1])
+        environ = confined_environment(environ, options["home"], write[-1], [*read, *write])
         filesystem_lock = _load("network_lock") and _load("filesystem_lock")
         try:
             filesystem_lock.lock_filesystem(read, write)
@@ -180,10 +189,6 @@ def launch(args: list[str]) -> None:
 # -- kernel side (imports kept inside: the launcher above must start fast) -----
 class SandboxUnavailable(RuntimeError):
     """Agents are set to run sandboxed but cannot be; the message names the problem and the setting."""
-
-
-def _within(path: str, bases: list[str]) -> bool:
-    return any(path == base or path.startswith(base.rstrip("/") + "/") for base in bases)
 
 
 def system_layout(folder: str, cli: str) -> tuple[list[str], dict[str, str]]:
