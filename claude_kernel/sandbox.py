@@ -168,7 +168,8 @@ def launch(args: list[str]) -> None:
     if "home" in options:
         # the last --write is the agent's temporary folder (see Sandbox._write_launcher)
         environ = confined_environment(environ, options["home"], write[-1], [*read, *write])
-        filesystem_lock = _load("network_lock") and _load("filesystem_lock")
+        _load("network_lock")  # filesystem_lock's system call plumbing
+        filesystem_lock = _load("filesystem_lock")
         try:
             filesystem_lock.lock_filesystem(read, write)
         except filesystem_lock.FilesystemLockUnavailable as err:
