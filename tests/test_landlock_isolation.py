@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -201,3 +202,32 @@ def test_landlock_options_open_the_system_read_only_and_the_folder_and_its_tmp_r
 @pytest.mark.parametrize(("abi", "handled"), [(3, (1 << 15) - 1), (5, (1 << 16) - 1), (7, (1 << 16) - 1)])
 def test_every_filesystem_right_the_abi_knows_is_handled(abi, handled):
     assert filesystem_lock.handled_rights(abi) == handled
+
+
+LAUNCHER = Path(__file__).parent.parent / "claude_kernel" / "sandbox.py"
+
+
+def test_the_launcher_confines_what_it_runs_to_the_folder_and_its_tmp(home, agent_dir, secret, tmp_path):
+    agent_tmp = tmp_path / "private" / "tmp"
+    agent_tmp.mkdir(parents=True)
+    hidden_bin = home / ".pyenv" / "shims"  # on the server's PATH, not openable by the agent
+    hidden_bin.mkdir(parents=True)
+    options = landlock_options(str(agent_dir), sys.executable, str(agent_tmp))
+    env = {"PATH": f"{hidden_bin}:/usr/bin:/bin", "ANTHROPIC_API_KEY": "sk-x", "JUPYTERHUB_API_TOKEN": SERVER_TOKEN}
+    script = (f"cat {secret}; echo own > own.txt && cat own.txt; echo t > $TMPDIR/t && cat $TMPDIR/t; "
+              "touch /tmp/planted; env | sort")
+    done = subprocess.run([sys.executable, "-I", "-S", str(LAUNCHER), *options, "/bin/sh", "-c", script],
+                          cwd=agent_dir, env=env, capture_output=True, text=True, timeout=30)
+    assert SECRET not in done.stdout and done.stderr.count("Permission denied") == 2, done.stderr
+    assert "own\nt\n" in done.stdout and (agent_tmp / "t").read_text() == "t\n"
+    shown = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    assert shown["HOME"] == str(agent_dir) and shown["TMPDIR"] == str(agent_tmp)
+    assert shown["CLAUDE_CONFIG_DIR"] == f"{agent_dir}/.claude-state"
+    assert shown["PATH"] == "/usr/bin:/bin" and "JUPYTERHUB_API_TOKEN" not in shown
+
+
+def test_the_landlock_setting_writes_a_launcher_without_bwrap(agent_dir):
+    sandbox = Sandbox(agent_dir, "landlock", log)
+    text = Path(sandbox.cli_path()).read_text()
+    assert f"--home={agent_dir}" in text and f"--write={agent_dir}" in text and "bwrap" not in text
+    sandbox.cleanup()
