@@ -27,7 +27,7 @@ from claude_kernel import filesystem_lock
 from claude_kernel.sandbox import Sandbox, SandboxUnavailable, landlock_options
 from tests.fake_model import say, use_tool
 from tests.test_agent_isolation import NOTE, SECRET, SERVER_TOKEN, attempts, tool_results
-from tests.test_agent_network import DIRECT, INTERNET_PAGE, internet  # noqa: F401 (a fixture)
+from tests.test_agent_network import DIRECT, INTERNET_PAGE, internet, run_bash  # noqa: F401 (a fixture)
 
 log = logging.getLogger("test")
 NO_NAMESPACES = Path(__file__).parent / "no_namespaces.py"
@@ -79,16 +79,6 @@ def pod(monkeypatch, tmp_path: Path) -> None:
     (bin_dir / "bwrap").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", SERVER_TOKEN)
-
-
-def run_tools(start_kernel, model, steps):
-    kernel = start_kernel()
-    model.script(*(use_tool(name, tool_input) for name, tool_input in steps), say("Done."))
-    run = kernel.run("Look around")
-    assert run.status == "ok", run.error
-    results = tool_results(model)
-    assert len(results) == len(steps), results
-    return run, results
 
 
 # -- from a real agent cell ---------------------------------------------------------
@@ -159,11 +149,12 @@ def test_under_landlock_the_network_stays_locked_to_the_agents_proxy(pod, monkey
     listener.listen()
     (agent_dir / "direct.py").write_text(DIRECT)
     try:
-        _, (direct, through_proxy) = run_tools(start_kernel, model, [
-            ("Bash", {"command": f"python3 direct.py {listener.getsockname()[1]} {model.port}"}),
-            ("Bash", {"command": f"curl -sS -m 5 http://{internet}/page; "
-                                 f"curl -sS -m 5 http://127.0.0.1:{listener.getsockname()[1]}/ 2>&1 | head -c 300"}),
-        ])
+        direct, through_proxy = run_bash(
+            start_kernel, model, agent_dir,
+            f"python3 direct.py {listener.getsockname()[1]} {model.port}",
+            f"curl -sS -m 5 http://{internet}/page; "
+            f"curl -sS -m 5 http://127.0.0.1:{listener.getsockname()[1]}/ 2>&1 | head -c 300",
+        )
     finally:
         listener.close()
     for attempt, outcome in json.loads(direct.strip().splitlines()[-1]).items():
