@@ -24,7 +24,8 @@ back frozen on the turn's queue; the kernel reads the totals and the agent's
 model as a frozen ``SessionSnapshot`` the session thread publishes under a
 lock; a permission is answered through a ``concurrent.futures.Future`` and a
 stop is signalled by a ``threading.Event``. Attributes set in ``__init__``
-and never changed (folder, notebook, memory, sandbox, log) are read by both.
+and never changed (folder, notebook, memory, sandbox, log, park_after) are
+read by both.
 """
 
 from __future__ import annotations
