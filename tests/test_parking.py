@@ -27,7 +27,10 @@ def parking(monkeypatch) -> None:
     monkeypatch.setenv("CLAUDE_KERNEL_PARK_AFTER", str(PARK_AFTER))
 
 
-def test_an_idle_kernel_stops_claude_code_and_the_next_cell_resumes_the_conversation(parking, start_kernel, model):
+@pytest.mark.parametrize("sandbox", ["bwrap", "landlock"])
+def test_an_idle_kernel_stops_claude_code_and_the_next_cell_resumes_the_conversation(parking, monkeypatch, sandbox,
+                                                                                     start_kernel, model):
+    monkeypatch.setenv("CLAUDE_KERNEL_SANDBOX", sandbox)  # as on a machine, and as in a pod
     kernel = start_kernel()
     model.script(say("Noted: your cat is called Quince."))
     first = kernel.run("Remember this: my cat is called Quince.")
