@@ -11,6 +11,10 @@ The kernel talks to it with plain method calls; what happens during a turn
 comes back, in order, as events (``events``) on that turn's asyncio queue
 on the kernel's loop.
 
+Parking: a CLI holds 200-250 MB, so after ``park_after`` seconds without a
+command the session thread stops it (the session id stays in the totals) and
+the next turn starts a CLI that resumes that session, saying so once.
+
 Threading rule: nothing mutable is shared by the two threads. The session
 thread owns the SDK client, the agent's settings, the session's totals and
 the tools allowed for the session, and reads and writes them only there.
@@ -20,7 +24,8 @@ back frozen on the turn's queue; the kernel reads the totals and the agent's
 model as a frozen ``SessionSnapshot`` the session thread publishes under a
 lock; a permission is answered through a ``concurrent.futures.Future`` and a
 stop is signalled by a ``threading.Event``. Attributes set in ``__init__``
-and never changed (folder, notebook, memory, sandbox, log) are read by both.
+and never changed (folder, notebook, memory, sandbox, log, park_after) are
+read by both.
 """
 
 from __future__ import annotations
@@ -108,8 +113,10 @@ class Conversation:
     """Owns the SDK client; its public methods are for the kernel thread, the others run on the session thread."""
 
     def __init__(self, folder, settings_file, notebook: str | None, memory: SessionMemory, log: logging.Logger,
-                 sandbox: Sandbox) -> None:
+                 sandbox: Sandbox, park_after: float = 0.0) -> None:
+        """``park_after``: seconds without use after which the CLI is stopped until the next turn (0: never)."""
         self.folder = folder
+        self.park_after = park_after
         self.settings_file = settings_file
         self.notebook = notebook
         self.memory = memory
@@ -138,6 +145,7 @@ class Conversation:
         self._session_allowed: set[str] = set()
         self._current: tuple[Turn, TurnTranslator] | None = None
         self._turn_task: asyncio.Task | None = None
+        self._parked = False  # the CLI was stopped for being idle; the next turn resumes its session
 
     # -- kernel side ---------------------------------------------------------
     @property
@@ -216,8 +224,16 @@ class Conversation:
             await self._connect()  # warm up: the first cell should find the CLI ready
         except Exception as err:  # reported to the person by the first cell
             self.log.info("Claude session not started yet: %s", err)
+        waiting: asyncio.Task | None = None
         while True:
-            command = await self._commands.get()
+            # A pending get is kept across an idle timeout rather than cancelled, so no command is lost.
+            waiting = waiting or asyncio.ensure_future(self._commands.get())
+            idle_limit = self.park_after if self.park_after > 0 and self._client is not None else None
+            done, _ = await asyncio.wait({waiting}, timeout=idle_limit)
+            if not done:
+                await self._park()
+                continue
+            command, waiting = waiting.result(), None
             if command is None:
                 break
             kind = command[0]
@@ -242,6 +258,13 @@ class Conversation:
         # In the sandbox, bwrap's init holds the CLI's pipes a moment after the CLI has
         # exited: let the loop read them to their end before it closes.
         await asyncio.sleep(0.05)
+
+    async def _park(self) -> None:
+        """Stop the idle CLI to give its memory back; the session id stays for the next turn's resume."""
+        self.log.info("Claude Code idle for %.0f s: stopping it until the next cell (session %s is kept)",
+                      self.park_after, self._totals.session_id)
+        await self._disconnect()
+        self._parked = True
 
     def _publish(self) -> None:
         snapshot = SessionSnapshot(self._totals, self._settings.model if self._settings else None)
@@ -323,6 +346,11 @@ class Conversation:
             await client.connect()
         self._client = client
         self._cli_cost = 0.0
+        if self._parked and resume and self._totals.session_id == resume:
+            self._notice = self._notice or (
+                "Resumed: this agent's Claude Code was stopped while the notebook sat idle, to free memory. "
+                "Nothing is lost: the conversation continues where it was.")
+        self._parked = False
         self.log.info("Claude Code session ready in %s%s", self.folder, f" (resuming {resume})" if resume else "")
 
     def _cli_said(self, line: str) -> None:

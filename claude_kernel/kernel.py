@@ -81,6 +81,12 @@ class ClaudeKernel(Kernel):
         help="Seconds the CLI gets to end a stopped turn before it is ended by force "
         "(the conversation then resumes on the next cell).",
     )
+    park_after = Float(
+        config=True,
+        help="Seconds a notebook may sit idle before its Claude Code process (200-250 MB) is stopped to free "
+        "memory (env CLAUDE_KERNEL_PARK_AFTER; 0 never stops it). The session is kept: the next cell starts "
+        "Claude Code again, resuming the same conversation, and says so.",
+    )
     state_dir = Unicode(
         config=True,
         help="Folder where the kernel remembers each notebook's Claude session id "
@@ -90,9 +96,12 @@ class ClaudeKernel(Kernel):
     sandbox = Unicode(
         config=True,
         help="How an agent's tools are kept inside its folder (env CLAUDE_KERNEL_SANDBOX): 'bwrap' runs "
-        "Claude Code in a bubblewrap namespace where only the agent's folder and the system are visible, "
-        "and cells fail with an error if that is impossible here; 'off' runs it unconfined, so every agent "
-        "can read and change every other agent's files. Default: bwrap when it works, else off with a warning.",
+        "Claude Code in a bubblewrap namespace where only the agent's folder and the system are visible; "
+        "'landlock' confines it with Landlock (no namespaces needed, as in an unprivileged pod) so that it may "
+        "open only the agent's folder, its own temporary folder and the system; 'auto' (the default) is bwrap "
+        "when it works here, else Landlock. A cell fails with an error saying why when the chosen isolation "
+        "is impossible. 'off' runs agents unconfined, so every agent can read and change every other agent's "
+        "files: only an admin's explicit choice does that.",
     )
 
     network = Unicode(
@@ -124,9 +133,13 @@ class ClaudeKernel(Kernel):
     def _default_api_retry_limit(self) -> int:
         return int(_env_number("CLAUDE_KERNEL_API_RETRIES", 2))
 
+    @default("park_after")
+    def _default_park_after(self) -> float:
+        return _env_number("CLAUDE_KERNEL_PARK_AFTER", 600.0)
+
     @default("sandbox")
     def _default_sandbox(self) -> str:
-        return os.environ.get(SANDBOX_ENV, "")
+        return os.environ.get(SANDBOX_ENV, "") or "auto"
 
     @default("network")
     def _default_network(self) -> str:
@@ -146,7 +159,8 @@ class ClaudeKernel(Kernel):
         folder = agent_folder()
         network = AgentNetwork(self.network, self.network_allow, self.log, label=str(folder))
         self.conversation = Conversation(folder, settings_file(), notebook, SessionMemory(Path(self.state_dir)),
-                                         self.log, Sandbox(folder, self.sandbox, self.log, network))
+                                         self.log, Sandbox(folder, self.sandbox, self.log, network),
+                                         park_after=self.park_after)
         self._turn: Turn | None = None
 
     def start(self) -> None:

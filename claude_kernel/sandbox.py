@@ -2,11 +2,19 @@
 
 Claude Code's permission rules do not hold against Bash (``cat
 ../other-agent/file`` succeeds even with its own sandbox and a Read deny
-rule), so the boundary is the operating system's: the CLI runs in a
-bubblewrap namespace where only the agent's folder (read-write, also the
-working directory and HOME) and the system (read-only) exist. Sibling agent
-folders, the rest of the person's home and the server's temporary files are
-not mounted, so nothing there can be read or changed.
+rule), so the boundary is the operating system's, in one of two ways:
+
+* ``bwrap``: the CLI runs in a bubblewrap namespace where only the agent's
+  folder (read-write, also the working directory and HOME) and the system
+  (read-only) exist. Sibling agent folders, the rest of the person's home and
+  the server's temporary files are not mounted, so nothing there can be read
+  or changed. It needs user namespaces.
+* ``landlock``: for where there are none (an unprivileged pod under seccomp
+  RuntimeDefault). The launcher confines itself with Landlock before it
+  execs the CLI (``filesystem_lock``): the same folders may be opened, the
+  same way, and nothing else; the agent's /tmp is a folder of its own
+  (TMPDIR). The owner's CLAUDE.md cannot be mounted read-only there, so the
+  kernel writes it again before every start of the CLI.
 
 The SDK starts ``cli_path`` with the CLI's arguments; here that is a launcher
 written at kernel start into a private folder that no agent can see::
@@ -21,8 +29,10 @@ variables are filtered here rather than with bwrap's ``--clearenv``/``--setenv``
 so that the API key never appears in a command line, which any process can
 read. With ``--network-port=N`` in front it first locks its network to that
 port, the agent's proxy (``network_lock``; see ``network``), and points the
-CLI's proxy variables at it; with ``--environment=all`` (no bwrap) it keeps
-the whole environment.
+CLI's proxy variables at it; with ``--read=PATH``, ``--write=PATH`` and
+``--home=FOLDER`` it confines its files with Landlock and makes FOLDER the
+CLI's HOME; with ``--environment=all`` (unconfined) it keeps the whole
+environment.
 """
 
 from __future__ import annotations
@@ -31,10 +41,13 @@ import os
 import sys
 
 SANDBOX_ENV = "CLAUDE_KERNEL_SANDBOX"
-MODES = ("bwrap", "off")
+MODES = ("auto", "bwrap", "landlock", "off")
 # Claude Code's own state (transcripts, so resume works after a restart) stays
 # with the agent, never in a place shared with the other agents.
 STATE_FOLDER = ".claude-state"
+# Under Landlock the agent's temporary files go to a folder of its own in the kernel's private
+# folder (bwrap gives it a fresh /tmp): the pod's /tmp is shared with the server and every agent.
+TMP_FOLDER = "tmp"
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 PASSED_NAMES = (
     "PATH", "LANG", "TERM", "TZ", "PWD", "CLOUD_ML_REGION", "MAX_THINKING_TOKENS",
@@ -88,8 +101,17 @@ def bwrap_command(bwrap: str, folder: str, command: list[str], *,
     return argv
 
 
+def landlock_options(folder: str, cli: str, tmp: str) -> list[str]:
+    """The launcher's options that confine the CLI with Landlock to what bwrap would show it:
+    the system read-only (``system_layout``), ``folder`` and ``tmp`` read-write, ``folder`` as HOME.
+    ``tmp`` comes last: the launcher makes it TMPDIR."""
+    readonly, _ = system_layout(folder, cli)  # the links resolve into /usr, which is readable
+    return [*(f"--read={path}" for path in readonly), f"--write={folder}", f"--write={tmp}", f"--home={folder}"]
+
+
 PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 LOCK_FAILED = "sandbox: the agent's network could not be locked: "
+CONFINE_FAILED = "sandbox: the agent's files could not be confined: "
 
 
 def proxied_environment(environ: dict[str, str], port: int) -> dict[str, str]:
@@ -101,23 +123,62 @@ def proxied_environment(environ: dict[str, str], port: int) -> dict[str, str]:
     return {**kept, **dict.fromkeys(PROXY_NAMES, proxy), "NODE_USE_ENV_PROXY": "1"}
 
 
+def _within(path: str, bases: list[str]) -> bool:
+    return any(path == base or path.startswith(base.rstrip("/") + "/") for base in bases)
+
+
+def _load(name: str):
+    """One of this package's modules, by its path: the package is not importable here (-I -S)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        f"claude_kernel_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def confined_environment(environ: dict[str, str], home: str, tmp: str, opened: list[str]) -> dict[str, str]:
+    """``environ`` for a CLI confined by Landlock to ``home``: what bwrap would set, a TMPDIR of its own,
+    and a PATH without the folders it may not open (a shell would find a command there, e.g. a pyenv
+    shim in the server's home, and fail to run it rather than look further)."""
+    path = ":".join(entry for entry in environ.get("PATH", "").split(":")
+                    if _within(os.path.realpath(entry), [os.path.realpath(base) for base in opened]))
+    return {**environ, "HOME": home, "CLAUDE_CONFIG_DIR": f"{home}/{STATE_FOLDER}", "TMPDIR": tmp,
+            "PATH": path or "/usr/bin:/bin"}
+
+
 def launch(args: list[str]) -> None:
-    """The launcher: exec ``argv`` (bwrap ...) with only the environment the CLI needs, after
-    locking the network to the proxy's port when asked (``--network-port=N``)."""
-    options = {}
-    while args and args[0].startswith(("--network-port=", "--environment=")):
+    """The launcher: exec ``argv`` (bwrap ..., or the CLI) with only the environment the CLI needs, after
+    confining its files (``--read=``, ``--write=``, ``--home=``) and locking the network to the proxy's
+    port (``--network-port=N``) when asked."""
+    options: dict[str, str] = {}
+    read: list[str] = []
+    write: list[str] = []
+    while args and args[0].startswith(("--network-port=", "--environment=", "--read=", "--write=", "--home=")):
         name, _, value = args.pop(0)[2:].partition("=")
-        options[name] = value
+        if name == "read":
+            read.append(value)
+        elif name == "write":
+            write.append(value)
+        else:
+            options[name] = value
     environ = dict(os.environ) if options.get("environment") == "all" else passed_environment(dict(os.environ))
+    if "home" in options:
+        # the last --write is the agent's temporary folder (see Sandbox._write_launcher)
+        environ = confined_environment(environ, options["home"], write[-1], [*read, *write])
+        _load("network_lock")  # filesystem_lock's system call plumbing
+        filesystem_lock = _load("filesystem_lock")
+        try:
+            filesystem_lock.lock_filesystem(read, write)
+        except filesystem_lock.FilesystemLockUnavailable as err:
+            sys.stderr.write(f"{CONFINE_FAILED}{err}\n")
+            sys.exit(126)
     if "network-port" in options:
         port = int(options["network-port"])
         environ = proxied_environment(environ, port)
-        import importlib.util  # the package is not importable here (-I -S): load the module by its path
-
-        spec = importlib.util.spec_from_file_location(
-            "claude_kernel_network_lock", os.path.join(os.path.dirname(os.path.abspath(__file__)), "network_lock.py"))
-        network_lock = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(network_lock)
+        network_lock = sys.modules.get("claude_kernel_network_lock") or _load("network_lock")
         try:
             network_lock.lock_network(port)
         except network_lock.NetworkLockUnavailable as err:
@@ -129,10 +190,6 @@ def launch(args: list[str]) -> None:
 # -- kernel side (imports kept inside: the launcher above must start fast) -----
 class SandboxUnavailable(RuntimeError):
     """Agents are set to run sandboxed but cannot be; the message names the problem and the setting."""
-
-
-def _within(path: str, bases: list[str]) -> bool:
-    return any(path == base or path.startswith(base.rstrip("/") + "/") for base in bases)
 
 
 def system_layout(folder: str, cli: str) -> tuple[list[str], dict[str, str]]:
@@ -187,17 +244,19 @@ def probe(bwrap: str) -> str | None:
 
 
 class Sandbox:
-    """How this kernel starts Claude Code for its agent folder: inside bwrap, or as it is.
+    """How this kernel starts Claude Code for its agent folder: inside bwrap, under Landlock, or as it is.
 
-    ``setting`` is CLAUDE_KERNEL_SANDBOX: ``bwrap``, ``off``, or empty for
-    bwrap when it works on this machine (and off, with a warning, when not).
-    ``network`` (a ``network.AgentNetwork``), when it is contained, has the
-    launcher lock every mode to the agent's proxy.
+    ``setting`` is CLAUDE_KERNEL_SANDBOX: ``bwrap``, ``landlock``, ``off``, or
+    ``auto`` (or empty): bwrap when it works on this machine, else Landlock
+    when this Linux kernel has it, else every cell fails saying why. Agents
+    run unconfined only when an admin set ``off``. ``network`` (a
+    ``network.AgentNetwork``), when it is contained, has the launcher lock
+    every mode to the agent's proxy.
     """
 
     def __init__(self, folder, setting: str, log, network=None) -> None:
         self.folder = str(folder)
-        self.setting = (setting or "").strip().lower()
+        self.setting = (setting or "").strip().lower() or "auto"
         self.log = log
         self.network = network
         self._mode: str | None = None
@@ -207,7 +266,7 @@ class Sandbox:
         self._covered: dict[str, str] = {}
 
     def mode(self) -> str:
-        """``bwrap`` or ``off``; raises SandboxUnavailable when the setting cannot be honoured."""
+        """``bwrap``, ``landlock`` or ``off``; raises SandboxUnavailable when the setting cannot be honoured."""
         if self._mode is None:
             self._mode = self._choose()
         return self._mode
@@ -215,26 +274,43 @@ class Sandbox:
     def _choose(self) -> str:
         import shutil
 
-        if self.setting not in ("", *MODES):
+        from . import filesystem_lock
+
+        if self.setting not in MODES:
             raise SandboxUnavailable(
-                f"{SANDBOX_ENV} must be 'bwrap' or 'off' (found {self.setting!r}). Fix it in the environment "
-                "the notebook server runs in, then restart the kernel.")
+                f"{SANDBOX_ENV} must be one of {', '.join(MODES)} (found {self.setting!r}). Fix it in the "
+                "environment the notebook server runs in, then restart the kernel.")
         if self.setting == "off":
             self.log.warning("%s=off: agents are not isolated; each agent's tools can read and change "
                              "every other agent's files", SANDBOX_ENV)
             return "off"
-        self._bwrap = shutil.which("bwrap")
-        problem = probe(self._bwrap) if self._bwrap else "bubblewrap (bwrap) is not installed (not found on PATH)"
-        if problem is None:
-            return "bwrap"
-        if self.setting == "bwrap":
+        bwrap_problem = None
+        if self.setting in ("auto", "bwrap"):
+            self._bwrap = shutil.which("bwrap")
+            bwrap_problem = probe(self._bwrap) if self._bwrap else "bubblewrap (bwrap) is not installed (not found on PATH)"
+            if bwrap_problem is None:
+                return "bwrap"
+            if self.setting == "bwrap":
+                raise SandboxUnavailable(
+                    f"Agents are set to run sandboxed ({SANDBOX_ENV}=bwrap), but {bwrap_problem}. Install "
+                    "bubblewrap (Debian's 'bubblewrap' package) where user namespaces are allowed, or set "
+                    f"{SANDBOX_ENV}=landlock (or auto) to confine agents with Landlock, then restart the kernel.")
+        landlock_problem = filesystem_lock.probe()
+        if landlock_problem is None:
+            if bwrap_problem:
+                self.log.info("bubblewrap cannot run here (%s): agents are confined with Landlock", bwrap_problem)
+            return "landlock"
+        if self.setting == "landlock":
             raise SandboxUnavailable(
-                f"Agents are set to run sandboxed ({SANDBOX_ENV}=bwrap), but {problem}. Install bubblewrap "
-                f"(Debian's 'bubblewrap' package) where user namespaces are allowed, or set {SANDBOX_ENV}=off "
-                "to run agents without isolation, then restart the kernel.")
-        self.log.warning("Agents are NOT isolated from each other: %s. Install bubblewrap, or set %s=off "
-                         "to make running without isolation explicit.", problem, SANDBOX_ENV)
-        return "off"
+                f"Agents are set to be confined with Landlock ({SANDBOX_ENV}=landlock), but {landlock_problem}. "
+                f"Run the server on Linux 6.2 or later with Landlock enabled, or ask the admin to set "
+                f"{SANDBOX_ENV}=off to run agents without isolation, then restart the kernel.")
+        raise SandboxUnavailable(
+            f"No agent isolation works here, so the agent was not started: {bwrap_problem}, and Landlock "
+            f"cannot be used either ({landlock_problem}). Run the server where user namespaces are allowed "
+            f"(for bubblewrap) or on Linux 6.2 or later with Landlock enabled; or, to run agents without "
+            f"isolation (every agent can then read and change the others' files), an admin sets "
+            f"{SANDBOX_ENV}=off. Then restart the kernel.")
 
     def cli_path(self) -> str | None:
         """What the SDK should start as Claude Code: the sandbox launcher, or None for its own CLI."""
@@ -275,9 +351,11 @@ class Sandbox:
             folder_files.write(private, name, text)
         # bwrap would follow a link planted there (and create what it points to): the mount point must
         # be a plain file. In a running sandbox it is one that cannot be swapped, so this holds until bwrap mounts.
+        # Landlock cannot make one file of a writable folder read-only: the owner's text is written again
+        # before every start, so what the agent wrote there never outlives its CLI.
         try:
             with folder_files.opened(self.folder) as folder:
-                if folder_files.kind(folder, name) != stat.S_IFREG:
+                if self.mode() == "landlock" or folder_files.kind(folder, name) != stat.S_IFREG:
                     folder_files.write(folder, name, text)
         except OSError as err:
             raise SandboxUnavailable(
@@ -292,6 +370,8 @@ class Sandbox:
             readonly, links = system_layout(self.folder, cli)
             argv = bwrap_command(self._bwrap or "bwrap", self.folder, [cli], readonly=readonly, links=links,
                                  covered=self._covered)
+        elif self.mode() == "landlock":
+            argv = [*landlock_options(self.folder, cli, self._agent_tmp()), cli]
         else:
             argv = ["--environment=all", cli]
         if self.network is not None and self.network.contained():
@@ -301,9 +381,15 @@ class Sandbox:
         line = " ".join(shlex.quote(arg) for arg in [sys.executable, "-I", "-S", os.path.abspath(__file__), *argv])
         with open(os.open(launcher, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700), "w") as script:
             script.write(f'#!/bin/sh\nexec {line} "$@"\n')
-        if self.mode() == "bwrap":
-            self.log.info("Claude Code runs sandboxed: only %s and the system are visible to the agent", self.folder)
+        if self.mode() != "off":
+            self.log.info("Claude Code runs confined (%s): only %s and the system are open to the agent",
+                          self.mode(), self.folder)
         return launcher
+
+    def _agent_tmp(self) -> str:
+        path = os.path.join(self._private_dir(), TMP_FOLDER)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
 
     def cleanup(self) -> None:
         if self.network is not None:

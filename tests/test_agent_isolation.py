@@ -166,13 +166,14 @@ def test_a_sandbox_that_fails_to_start_claude_code_says_why(monkeypatch, tmp_pat
     assert "bwrap: Can't mount proc on /newroot/proc" in run.error["evalue"]
 
 
-def test_by_default_a_machine_without_working_bwrap_runs_agents_unconfined(broken_bwrap, start_kernel, model,
-                                                                          agent_dir, secret, settings_file):
+def test_by_default_a_machine_without_working_bwrap_confines_agents_with_landlock(broken_bwrap, start_kernel, model,
+                                                                                  agent_dir, secret, settings_file):
     settings_file.write_text(json.dumps({"allowed_tools": ["Bash"]}))
     kernel = start_kernel()
-    model.script(use_tool("Bash", {"command": "cat ../beta/secret.txt"}), say("Done."))
+    model.script(use_tool("Bash", {"command": "cat ../beta/secret.txt; cat notes.txt"}), say("Done."))
     assert kernel.run("Look").status == "ok"
-    assert SECRET in tool_results(model)[0]
+    [shown] = tool_results(model)
+    assert SECRET not in shown and "Permission denied" in shown and NOTE in shown
 
 
 # -- the sandbox's parts, without the CLI ----------------------------------------
@@ -260,7 +261,7 @@ def test_sandbox_setting_chooses_how_claude_code_starts(tmp_path, setting, expec
 
 
 def test_an_unknown_sandbox_setting_is_named(tmp_path):
-    with pytest.raises(SandboxUnavailable, match="CLAUDE_KERNEL_SANDBOX must be 'bwrap' or 'off'.*'yes'"):
+    with pytest.raises(SandboxUnavailable, match="CLAUDE_KERNEL_SANDBOX must be one of auto, bwrap, landlock, off.*'yes'"):
         Sandbox(tmp_path, "yes", log).cli_path()
 
 
@@ -268,4 +269,4 @@ def test_a_required_sandbox_without_bwrap_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SandboxUnavailable, match="CLAUDE_KERNEL_SANDBOX=bwrap.*not installed"):
         Sandbox(tmp_path, "bwrap", log).cli_path()
-    assert Sandbox(tmp_path, "", log).cli_path() is None  # the default runs unconfined, with a warning
+    assert Sandbox(tmp_path, "", log).mode() == "landlock"  # the default falls back to Landlock

@@ -30,7 +30,8 @@ def schemathesis(hub: Hub, token: str, config: Path) -> subprocess.CompletedProc
         "--max-examples", str(EXAMPLES_PER_OPERATION), "--seed", SEED, "--workers", "2",
         "--request-timeout", "20", "--max-redirects", "0", "--no-color",
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300,
+    # Run in the test's folder: schemathesis keeps a cache of crashes in ./.schemathesis.
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=config.parent,
                           env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
 
 
