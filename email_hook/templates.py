@@ -40,10 +40,11 @@ from babel.messages.pofile import read_po
 from markupsafe import Markup, escape
 
 from agents_extension.store.base import OutboxMessage
+from oma_contract import Language
 
 PRODUCT = "oh-my-agent"
-LANGUAGES = ("en", "ko")
-DEFAULT_LANGUAGE = "en"  # the message ids themselves: English has no catalog
+LANGUAGES = tuple(Language)
+DEFAULT_LANGUAGE = Language.EN.value  # the message ids themselves: English has no catalog
 DOMAIN = "oma-email"
 CATALOGS = Path(__file__).with_name("locale")
 

@@ -249,6 +249,9 @@ def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) ->
     spawner.env_keep = list(platform.MODEL_ENVIRONMENT)
     environment = dict(spawner.environment) if "environment" in spawner else {}
     environment["OMA_AGENTS_SERVICE_URL"] = f"{k.agents_service_url(s.service_port)}/services/{platform.SERVICE_NAME}/"
+    # A pod has no user namespaces for bubblewrap: agents are kept in their folders by Landlock.
+    # An admin's own choice (singleuser.extraEnv, e.g. "off") is kept as it is.
+    environment.setdefault("CLAUDE_KERNEL_SANDBOX", "landlock")
     spawner.environment = environment
     # z2jh's hub NetworkPolicy admits pods with this label (z2jh sets it by default too).
     labels = dict(spawner.extra_labels) if "extra_labels" in spawner else {}

@@ -19,6 +19,7 @@ from oma_contract import (
     BetaStatus,
     FieldInvalid,
     HeadlessPolicy,
+    Language,
     MessageStatus,
     PermissionMode,
     SessionReport,
@@ -169,7 +170,7 @@ def test_the_settings_file_takes_any_model_the_service_offered():
 
 
 # Language is not here yet: email_hook/templates.py and the service's i18n.py still list ("en", "ko").
-ENUMS = [AgentStatus, PermissionMode, HeadlessPolicy, SessionStatus, BetaStatus, Verdict, MessageStatus]
+ENUMS = [AgentStatus, PermissionMode, HeadlessPolicy, SessionStatus, BetaStatus, Verdict, MessageStatus, Language]
 
 
 def _quoted_lists_of(values: list[str]) -> re.Pattern:

@@ -198,6 +198,7 @@ async def test_pod_of_a_sample_person_validates_and_is_locked_down(production, t
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["JUPYTERHUB_API_URL"] == "http://hub:8081/hub/api"
     assert env["OMA_AGENTS_SERVICE_URL"] == f"http://agents.{NAMESPACE}.svc:10101/services/agents/"
+    assert env["CLAUDE_KERNEL_SANDBOX"] == "landlock", "no user namespaces in the pod: Landlock keeps agents in their folders"
     assert not [name for name in env if name.startswith(("OMA_SMTP", "OMA_STORE", "GOOGLE_", "OMA_GOOGLE"))]
     assert [p["name"] for p in container["ports"]] == ["notebook-port"], "what oh-my-agent-user-pods admits"
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}

@@ -39,6 +39,16 @@ def test_platform_in_the_kubernetes_mode_sets_up_kubespawner(monkeypatch, tmp_pa
     c = Config()
     platform.configure(c, Settings(data_dir=tmp_path, users_dir=tmp_path / "users", spawner="kubernetes"))
     assert c.JupyterHub.spawner_class == "kubespawner.KubeSpawner"
-    assert c.KubeSpawner.environment == {"OMA_AGENTS_SERVICE_URL": "http://agents.team.svc:10101/services/agents/"}
+    assert c.KubeSpawner.environment == {"OMA_AGENTS_SERVICE_URL": "http://agents.team.svc:10101/services/agents/",
+                                         "CLAUDE_KERNEL_SANDBOX": "landlock"}
     assert c.KubeSpawner.extra_labels == {"hub.jupyter.org/network-access-hub": "true"}
     assert not (tmp_path / "users").exists(), "no local home folders in the kubernetes mode"
+
+
+def test_an_admins_explicit_agent_isolation_in_the_kubernetes_mode_is_kept(monkeypatch, tmp_path):
+    """Only an admin's explicit setting (singleuser.extraEnv) runs agents other than under Landlock."""
+    monkeypatch.setenv("POD_NAMESPACE", "team")
+    c = Config()
+    c.KubeSpawner.environment = {"CLAUDE_KERNEL_SANDBOX": "off"}
+    platform.configure(c, Settings(data_dir=tmp_path, users_dir=tmp_path / "users", spawner="kubernetes"))
+    assert c.KubeSpawner.environment["CLAUDE_KERNEL_SANDBOX"] == "off"
