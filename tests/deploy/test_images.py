@@ -24,7 +24,7 @@ from tornado import httpclient, websocket
 
 from tests.deploy.chart import manifests
 from tests.deploy.hub import hub_environment, mount
-from tests.fake_model import say
+from tests.fake_model import say, use_tool
 from tests.network import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -277,6 +277,28 @@ async def test_claude_kernel_in_the_user_image_answers_a_cell(user_server, model
     assert reply["status"] == "ok", (reply, outputs, user_server["container"].logs())
     assert "Hello from the image." in "".join(outputs)
     assert "Say hello." in model.seen()
+
+
+async def test_an_agent_in_the_user_image_keeps_to_its_own_folder(user_server, model):
+    """As in a pod (no user namespaces for bubblewrap), the kernel confines the agent with
+    Landlock: its tools cannot read a sibling agent's folder, and can write their own."""
+    container = user_server["container"]
+    settings = "/home/jovyan/.agent-settings/researcher.json"
+    made = container.exec("sh", "-c", "mkdir -p /home/jovyan/agents/sibling "
+                          "&& echo sibling-secret-4711 > /home/jovyan/agents/sibling/notes.txt "
+                          f"&& echo '{{\"allowed_tools\": [\"Bash\"], \"headless_permission\": \"allow\"}}' > {settings}")
+    assert made.returncode == 0, made.stderr
+    try:
+        model.script(use_tool("Bash", {"command": "cat /home/jovyan/agents/sibling/notes.txt; echo own > mine.txt"}),
+                     say("Done."))
+        async with RemoteKernel(user_server["url"], user_server["token"], "claude") as kernel:
+            reply, outputs = await kernel.execute("Look around.", timeout=120)
+        assert reply["status"] == "ok", (reply, outputs, container.logs())
+        tool_result = model.seen()
+        assert "sibling-secret-4711" not in tool_result and "Permission denied" in tool_result, tool_result
+        assert container.exec("cat", "/home/jovyan/agents/researcher/mine.txt").stdout.strip() == "own"
+    finally:
+        container.exec("sh", "-c", f"echo '{{}}' > {settings}")
 
 
 # -- the hub image --------------------------------------------------------------------
