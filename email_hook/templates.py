@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import gettext
-import io
 import textwrap
 import uuid
 from dataclasses import dataclass
@@ -35,18 +34,17 @@ from urllib.parse import urlsplit
 
 import jinja2
 from babel import negotiate_locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from markupsafe import Markup, escape
 
 from agents_extension.store.base import OutboxMessage
 from oma_contract import Language
+from oma_contract.catalogs import Catalogs
 
 PRODUCT = "oh-my-agent"
 LANGUAGES = tuple(Language)
 DEFAULT_LANGUAGE = Language.EN.value  # the message ids themselves: English has no catalog
 DOMAIN = "oma-email"
-CATALOGS = Path(__file__).with_name("locale")
+CATALOGS = Catalogs(DOMAIN, Path(__file__).with_name("locale"))
 
 # What each event's templates need from the caller (besides `hub_url`, which
 # all of them need). Everything else is optional and renders as empty.
@@ -94,15 +92,8 @@ def _indent_text(value: Any) -> str:
 
 
 def _translations(language: str) -> gettext.NullTranslations:
-    """The e-mails' words in ``language``, from its catalog compiled in memory; English has none."""
-    source = CATALOGS / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not source.exists():
-        return gettext.NullTranslations()
-    compiled = io.BytesIO()
-    with source.open("rb") as po:
-        write_mo(compiled, read_po(po, locale=language, domain=DOMAIN))
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    """The e-mails' words in ``language``; English has no catalog."""
+    return CATALOGS.translations(language)
 
 
 @functools.cache

@@ -3,8 +3,10 @@ beta application are, with their enums and limits, as pydantic models.
 
 Every component may import it (the store, the agents service, the e-mail hook,
 the user-server extension, the Claude kernel) and it imports none of them: only
-pydantic. ``folder_files`` is here too, since the user server and the kernel
-both write in agent folders and neither may import the other. The
+pydantic (and Babel, in ``catalogs``). What components on different sides of a
+layer share lives here too: ``folder_files`` (the user server and the kernel
+both write in agent folders), ``catalogs`` (the pages' and e-mails' words),
+``environment`` (how a setting reads its variable), ``scopes``. The
 service validates requests with these models and publishes their JSON Schemas
 in its OpenAPI document; the user server writes an agent's settings file with
 ``AgentSettingsFile`` and the kernel reads it with the same model.

@@ -45,7 +45,7 @@ def texts_in_use(folder: Path) -> set[str]:
 
 def korean_catalog(side: str) -> dict[str, str]:
     module, _ = SIDES[side]
-    with (module.CATALOGS / "ko" / "LC_MESSAGES" / f"{module.DOMAIN}.po").open("rb") as po:
+    with (module.CATALOGS.folder / "ko" / "LC_MESSAGES" / f"{module.CATALOGS.domain}.po").open("rb") as po:
         return {m.id: m.string for m in read_po(po) if m.id}
 
 
