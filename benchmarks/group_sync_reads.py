@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agents_extension.service.beta import BetaDesk  # noqa: E402
 from agents_extension.store import BetaApplication, BetaDecision, Store, open_store  # noqa: E402
+from email_hook import templates as email_templates  # noqa: E402
 from tests.store.conftest import firestore_emulator_missing, running_firestore_emulator  # noqa: E402
 
 SYNC_SECONDS = float(os.environ.get("OMA_GROUP_SYNC_SECONDS", "5"))
@@ -134,7 +135,7 @@ async def one_hour(desk_class: type[BetaDesk], url: str, emails: list[str], edit
     store = CountingStore(open_store(url))
     hub = GroupOfTheHub(set(emails))
     desk = desk_class(store=store, hub=hub, group=GROUP, hub_url="http://127.0.0.1:8000", admin_emails=[],
-                      full_sync_seconds=FULL_SYNC_SECONDS)
+                      compose_email=email_templates.compose, full_sync_seconds=FULL_SYNC_SECONDS)
     rounds = round(3600 / SYNC_SECONDS)
     newcomers = [f"newcomer-{uuid.uuid4().hex[:8]}@example.com" for _ in range(edits // 2)]
     # Panel edits at evenly spread rounds: first newcomers added, then as many approved people removed.

@@ -28,6 +28,7 @@ credentials (the library handles it).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import quote
@@ -65,19 +66,36 @@ _ALWAYS_DUE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _BETA_CHANGED_AT = "beta_changed_at"
 
 
-def _beta_cursor(stamp: datetime) -> str:
-    # Firestore keeps microseconds; the cursor is the stamp itself, in UTC.
-    return _plain_time(stamp).isoformat(timespec="microseconds")
+# How long a commit can still be in flight with a stamp earlier than one a poll has already
+# seen. The emulator makes a concurrently committed change visible after a later-stamped one;
+# so a poll reads again the changes of this last stretch and leaves out those it handed out
+# before (their keys travel in the cursor). 30 s also covers a few seconds of clock skew
+# between this process and Firestore, whose commit times are compared with our clock.
+# The price: a change is read (and billed) again by each poll of those 30 s, six at the
+# group sync's 5 s; a quiet store is read as before.
+_SETTLING = timedelta(seconds=30)
 
 
-def _read_beta_cursor(cursor: str) -> datetime:
+def _change_key(email: str, stamp: datetime) -> str:
+    # One change of one person: a second change of the same person has a later stamp, so a new key.
+    return hashlib.sha256(f"{email}|{_plain_time(stamp).isoformat()}".encode()).hexdigest()[:16]
+
+
+def _beta_cursor(floor: datetime, handed_out: set[str] = frozenset()) -> str:
+    # "<floor>" or "<floor>~<key>,<key>...": changes stamped after the floor, less those handed out.
+    text = _plain_time(floor).isoformat(timespec="microseconds")
+    return f"{text}~{','.join(sorted(handed_out))}" if handed_out else text
+
+
+def _read_beta_cursor(cursor: str) -> tuple[datetime, set[str]]:
+    text, _, keys = cursor.partition("~") if isinstance(cursor, str) else ("", "", "")
     try:
-        stamp = datetime.fromisoformat(cursor)
+        floor = datetime.fromisoformat(text)
     except (TypeError, ValueError):
-        stamp = None
-    if stamp is None or stamp.utcoffset() is None:
+        floor = None
+    if floor is None or floor.utcoffset() is None:
         raise ValueError(f"not a cursor of the Firestore store: {cursor!r}")
-    return stamp
+    return floor, set(filter(None, keys.split(",")))
 
 
 def _plain_time(value: datetime) -> datetime:
@@ -249,15 +267,19 @@ class FirestoreStore(Store):
         return _beta_cursor(stamps[0] if stamps else _ALWAYS_DUE)
 
     async def beta_changes_since(self, cursor: str) -> BetaChanges:
-        after = _read_beta_cursor(cursor)
-        # A single-field range, so Firestore's automatic index serves it. The stamp is the
-        # commit time and a query reads one consistent snapshot: a change committed later
-        # than what this query saw gets a later stamp, so "after the last stamp seen" misses
-        # nothing (the service's periodic full reconcile heals it should that ever fail).
-        query = self._people.where(filter=FieldFilter(_BETA_CHANGED_AT, ">", after)).order_by(_BETA_CHANGED_AT)
+        floor, handed_out = _read_beta_cursor(cursor)
+        # A single-field range, so Firestore's automatic index serves it. Everything stamped after
+        # the floor is read; what an earlier poll already handed out is left out. The floor moves
+        # up to the last stamp only once that stamp is older than _SETTLING: until then a change
+        # committed concurrently with an earlier stamp may still become visible, and is caught.
+        query = self._people.where(filter=FieldFilter(_BETA_CHANGED_AT, ">", floor)).order_by(_BETA_CHANGED_AT)
         snapshots = [snapshot async for snapshot in query.stream()]
-        last = snapshots[-1].get(_BETA_CHANGED_AT) if snapshots else after
-        return BetaChanges(people=[_read_person(s.to_dict()) for s in snapshots], cursor=_beta_cursor(last))
+        changes = [(s, _change_key(s.id, s.get(_BETA_CHANGED_AT))) for s in snapshots]
+        last = snapshots[-1].get(_BETA_CHANGED_AT) if snapshots else floor
+        new_floor = max(floor, min(last, rules.utc_now() - _SETTLING))
+        still_settling = {key for s, key in changes if s.get(_BETA_CHANGED_AT) > new_floor}
+        return BetaChanges(people=[_read_person(s.to_dict()) for s, key in changes if key not in handed_out],
+                           cursor=_beta_cursor(new_floor, still_settling))
 
     # -- agents ----------------------------------------------------------------
     def _name_refs(self, agent: Agent) -> dict[str, Any]:
