@@ -21,6 +21,8 @@ client only inside functions.
 from __future__ import annotations
 
 import abc
+import asyncio
+import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -400,30 +402,45 @@ def _limits_from_rows(rows: list[Any]) -> StoredLimits:
 #
 # Collections (behind the store's prefix):
 # - usage_requests: doc id "r:" + the percent-encoded request id; one per recorded request.
-# - usage_totals: doc id "<month>|<scope>|<percent-encoded key>", with month, scope, key,
-#   person and the counters. Queries are equalities on month, scope and person.
+# - usage_totals: doc id "<month>|<scope>|<percent-encoded key>|<shard>", with month, scope,
+#   key, person, shard and the counters. Queries are equalities on month, scope and person.
 # - budget_limits: doc ids "default", "hub" and "person|<e-mail>"; limit_micro_usd null: no limit.
 #
 # A request and its three totals are one batched write: create() of the request doc fails
 # when that request id is stored already, and then none of the increments is applied. The
-# increments are server-side transforms, so concurrent requests never contend or retry.
+# increments are server-side transforms, so no write reads first.
+#
+# Every request of the hub adds to the hub's totals, and Firestore serialises writes to one
+# document: concurrent requests would queue on it (the emulator gives up on such a queue with
+# ABORTED "Transaction lock timeout"). So each total is split into shards, a request adds to
+# one shard picked at random, and readers add the shards up (Firestore's distributed counter).
+# A write that is aborted all the same was not applied, so it is simply tried again.
 
 
 def _request_doc_id(request_id: str) -> str:
     return "r:" + quote(request_id, safe="")
 
 
-def _totals_doc_id(month: str, scope: str, key: str) -> str:
-    return f"{month}|{scope}|{quote(key, safe='@')}"
+SHARDS = {"person": 4, "agent": 4, "hub": 16}
+COMMIT_ATTEMPTS = 6
+
+
+def _totals_doc_id(month: str, scope: str, key: str, shard: int) -> str:
+    return f"{month}|{scope}|{quote(key, safe='@')}|{shard}"
+
+
+def _added(parts: list[dict[str, Any]]) -> Totals:
+    """The shards of one total, added up."""
+    totals = Totals()
+    for part in parts:
+        totals.person = totals.person or part.get("person", "")
+        for name in COUNTERS:
+            setattr(totals, name, getattr(totals, name) + int(part.get(name, 0)))
+    return totals
 
 
 def _limit_doc_id(scope: str, key: str) -> str:
     return f"person|{quote(key, safe='@')}" if scope == "person" else scope
-
-
-def _firestore_totals(data: dict[str, Any] | None) -> Totals:
-    data = data or {}
-    return Totals(person=data.get("person", ""), **{name: int(data.get(name, 0)) for name in COUNTERS})
 
 
 class FirestoreUsage(UsageStore):
@@ -448,25 +465,34 @@ class FirestoreUsage(UsageStore):
         from google.cloud import firestore
 
         totals = Totals.of(record)
-        batch = self._client.batch()  # type: ignore[attr-defined]
-        batch.create(self._usage_requests.document(_request_doc_id(record.request_id)), {
-            "request_id": record.request_id, "person": record.person, "agent_id": record.agent_id,
-            "model": record.model, "month": month, "at": record.at, "outcome": str(record.outcome),
-            **totals.amounts(),
-        })
         scopes = [("person", record.person, record.person), ("hub", HUB, "")]
         if record.agent_id is not None:
             scopes.append(("agent", record.agent_id, record.person))
-        for scope, key, person in scopes:
-            batch.set(self._usage_totals.document(_totals_doc_id(month, scope, key)), {
-                "month": month, "scope": scope, "key": key, "person": person,
-                **{name: firestore.Increment(value) for name, value in totals.counters().items()},
-            }, merge=True)
-        try:
-            await batch.commit()
-        except google_errors.AlreadyExists:
-            return False
-        return True
+        for attempt in range(COMMIT_ATTEMPTS):
+            batch = self._client.batch()  # type: ignore[attr-defined]
+            batch.create(self._usage_requests.document(_request_doc_id(record.request_id)), {
+                "request_id": record.request_id, "person": record.person, "agent_id": record.agent_id,
+                "model": record.model, "month": month, "at": record.at, "outcome": str(record.outcome),
+                **totals.amounts(),
+            })
+            for scope, key, person in scopes:
+                shard = random.randrange(SHARDS[scope])
+                batch.set(self._usage_totals.document(_totals_doc_id(month, scope, key, shard)), {
+                    "month": month, "scope": scope, "key": key, "person": person, "shard": shard,
+                    **{name: firestore.Increment(value) for name, value in totals.counters().items()},
+                }, merge=True)
+            try:
+                await batch.commit()
+                return True
+            except google_errors.AlreadyExists:
+                return False
+            except google_errors.Aborted:
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                # Not applied: try again after a pause that grows, at a random point so the
+                # writers that collided do not collide again.
+                await asyncio.sleep(random.uniform(0, 0.05 * 2 ** attempt))
+        raise AssertionError("unreachable")
 
     async def _budget_inputs(self, person, agent_id, month):
         from .firestore import _existing_doc, _record
@@ -476,19 +502,25 @@ class FirestoreUsage(UsageStore):
             "default": self._budget_limits.document("default"),
             "hub_limit": self._budget_limits.document("hub"),
             "override": self._budget_limits.document(_limit_doc_id("person", person)),
-            "person": self._usage_totals.document(_totals_doc_id(month, "person", person)),
-            "hub": self._usage_totals.document(_totals_doc_id(month, "hub", HUB)),
         }
+        totals_of = [("person", person), ("hub", HUB)] + ([("agent", agent_id)] if agent_id else [])
+        for scope, key in totals_of:
+            for shard in range(SHARDS[scope]):
+                refs[f"{scope}|{shard}"] = self._usage_totals.document(_totals_doc_id(month, scope, key, shard))
         agent_ref = _existing_doc(self._agents, agent_id) if agent_id else None  # type: ignore[attr-defined]
-        if agent_id:
-            refs["agent"] = self._usage_totals.document(_totals_doc_id(month, "agent", agent_id))
         if agent_ref is not None:
             refs["agent_doc"] = agent_ref
         by_path = {ref.path: name for name, ref in refs.items()}
         found: dict[str, dict[str, Any]] = {}
+        parts: dict[str, list[dict[str, Any]]] = {"person": [], "hub": [], "agent": []}
+        # One round trip for everything, however many requests the month holds.
         async for snapshot in self._client.get_all(list(refs.values())):  # type: ignore[attr-defined]
             if snapshot.exists:
-                found[by_path[snapshot.reference.path]] = snapshot.to_dict()
+                name = by_path[snapshot.reference.path]
+                if "|" in name:
+                    parts[name.split("|")[0]].append(snapshot.to_dict())
+                else:
+                    found[name] = snapshot.to_dict()
         limits = StoredLimits()
         if "default" in found:
             limits.default_person = found["default"].get("limit_micro_usd")
@@ -497,8 +529,8 @@ class FirestoreUsage(UsageStore):
         if "override" in found:
             limits.people[person] = found["override"].get("limit_micro_usd")
         agent = _record(Agent, found["agent_doc"]) if "agent_doc" in found else None
-        agent_totals = _firestore_totals(found.get("agent")) if agent_id else None
-        return limits, _firestore_totals(found.get("person")), agent_totals, _firestore_totals(found.get("hub")), agent
+        agent_totals = _added(parts["agent"]) if agent_id else None
+        return limits, _added(parts["person"]), agent_totals, _added(parts["hub"]), agent
 
     async def _month_totals(self, month, scope, person=None):
         from google.cloud.firestore_v1.base_query import FieldFilter
@@ -507,7 +539,10 @@ class FirestoreUsage(UsageStore):
             filter=FieldFilter("scope", "==", scope))
         if person is not None:
             query = query.where(filter=FieldFilter("person", "==", person))
-        return {snapshot.get("key"): _firestore_totals(snapshot.to_dict()) async for snapshot in query.stream()}
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        async for snapshot in query.stream():
+            by_key.setdefault(snapshot.get("key"), []).append(snapshot.to_dict())
+        return {key: _added(parts) for key, parts in by_key.items()}
 
     async def usage_months(self) -> list[str]:
         from google.cloud.firestore_v1.base_query import FieldFilter

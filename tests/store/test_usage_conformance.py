@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agents_extension.store import Agent, Store
+from agents_extension.store import Agent, Store, open_store
 from oma_contract.usage import UsageRecord
 
 MARCH = datetime(2026, 3, 14, 12, 0, tzinfo=timezone.utc)
@@ -75,6 +75,21 @@ async def test_concurrent_records_add_up_exactly(store: Store):
     assert spend.total.input_tokens == sum(range(60))
     assert spend.agents["a1"].requests == 30
     assert (await store.month_totals("2026-03")).cost_usd == spend.total.cost_usd
+
+
+async def test_two_gateways_recording_at_once_count_each_request_once(store: Store, store_url: str):
+    # Gateway replicas each open the store: the same records, retried through either, count once.
+    other = open_store(store_url)
+    try:
+        records = [record(f"r{i}", agent_id="a1", cost=0.003) for i in range(40)]
+        results = await asyncio.gather(*(s.record_usage(r) for r in records for s in (store, other)))
+        assert sum(results) == 40
+        for reader in (store, other):
+            spend = await reader.month_spend("ada@example.com", "2026-03")
+            assert spend.total.requests == 40 and spend.total.cost_usd == 0.12
+            assert spend.agents["a1"].requests == 40
+    finally:
+        await other.close()
 
 
 async def test_months_are_calendar_months_in_utc(store: Store):
