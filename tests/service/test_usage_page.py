@@ -59,6 +59,8 @@ async def test_limits_are_changed_in_place(service, admin):
     assert (limits.default_person_usd, limits.hub_usd, limits.people) == (1250.5, 5000, {"grace@example.com": None})
     assert 'data-person="grace@example.com"' in (await page(service, admin.token)).text
 
+    assert 'id="hub-limit-reached"' not in (await page(service, admin.token)).text
+
     cleared = await change(service, admin.token, action="clear", person="grace@example.com")
     assert "grace@example.com follows the default limit again." in html.unescape(cleared.text)
     assert (await service.store.budget_limits()).people == {}
@@ -78,3 +80,12 @@ async def test_a_refused_change_says_why_and_changes_nothing(service, admin):
     limits = await service.store.budget_limits()
     assert (limits.hub_usd, limits.default_person_usd, limits.people) == (10, None, {})
     assert (await page(service, admin.token, month="2026-13")).status_code == 400
+
+
+async def test_a_used_up_hub_limit_is_told_at_the_top(service, admin):
+    now = datetime.now(timezone.utc)
+    await service.store.record_usage(UsageRecord(request_id="big", person=ADMIN, cost_usd=12, at=now))
+    await change(service, admin.token, action="hub", monthly_limit_usd="10")
+    shown = await page(service, admin.token, month=now.strftime("%Y-%m"))
+    assert 'id="hub-limit-reached"' in shown.text
+    assert "every model request is refused" in html.unescape(shown.text) and "$10.00" in shown.text
