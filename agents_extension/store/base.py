@@ -23,6 +23,8 @@ from typing import Any
 # The records' enums are the contract's; these dataclasses are the storage shape.
 from oma_contract import AgentStatus, BetaStatus, Language, MessageStatus, PermissionMode, SessionStatus
 
+from .usage import UsageStore
+
 # A person with one of these statuses may not apply again (apply_for_beta raises Conflict).
 APPLIED = (BetaStatus.PENDING, BetaStatus.APPROVED)
 
@@ -91,6 +93,7 @@ class Agent:
     disallowed_tools: list[str] = field(default_factory=list)
     max_turns: int | None = None
     max_budget_usd: float | None = None
+    monthly_limit_usd: float | None = None  # the agent's model spend per calendar month (store/usage.py)
     status: AgentStatus = AgentStatus.DRAFT
     version: int = 1
     created_at: datetime | None = None
@@ -142,8 +145,8 @@ class OutboxMessage:
     sent_at: datetime | None = None
 
 
-class Store(abc.ABC):
-    """What the agents service and the e-mail sender need from storage."""
+class Store(UsageStore, abc.ABC):
+    """What the agents service, the e-mail sender and the model gateway (``UsageStore``) need from storage."""
 
     # -- people and beta access ---------------------------------------------
     @abc.abstractmethod

@@ -12,6 +12,7 @@ deployments can share one database):
   has no unique constraints, so an agent and its name docs are written in one
   transaction and a clash is a doc that already exists.
 - ``sessions``: doc id = session id; a session belongs to the owner and agent of its first report.
+- ``usage_requests``, ``usage_totals``, ``budget_limits``: model usage and budgets (see ``usage``).
 - ``outbox``: doc id = message id, plus ``due_at``, the moment the message can
   next be claimed (absent once sent or failed). One range field is what lets
   claiming use Firestore's automatic single-field index: no composite index
@@ -53,6 +54,7 @@ from .base import (
     Session,
     Store,
 )
+from .usage import FirestoreUsage
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -155,7 +157,7 @@ def _name_doc_id(owner: str, kind: str, value: str) -> str:
     return f"{quote(owner, safe='@')}|{kind}|{quote(value, safe='')}"
 
 
-class FirestoreStore(Store):
+class FirestoreStore(FirestoreUsage, Store):
     """The Store on Firestore; ``prefix`` is put before every collection name."""
 
     def __init__(self, project: str, *, database: str | None = None, prefix: str = "") -> None:

@@ -36,6 +36,7 @@ from .base import (
     Store,
     StoreError,
 )
+from .usage import SQLITE_SCHEMA as USAGE_SCHEMA, SQLiteUsage
 
 T = TypeVar("T")
 
@@ -68,6 +69,7 @@ CREATE TABLE IF NOT EXISTS agents (
     disallowed_tools TEXT NOT NULL DEFAULT '[]',  -- JSON list
     max_turns INTEGER,
     max_budget_usd REAL,
+    monthly_limit_usd REAL,
     status TEXT NOT NULL,
     version INTEGER NOT NULL,
     created_at TEXT NOT NULL,
@@ -115,6 +117,7 @@ CREATE INDEX IF NOT EXISTS outbox_by_created_at ON outbox (created_at);
 # list_people covers.
 _MIGRATIONS = {
     ("people", "beta_revision"): "ALTER TABLE people ADD COLUMN beta_revision INTEGER",
+    ("agents", "monthly_limit_usd"): "ALTER TABLE agents ADD COLUMN monthly_limit_usd REAL",
 }
 _INDEXES_ON_MIGRATED_COLUMNS = """
 CREATE INDEX IF NOT EXISTS people_by_beta_revision ON people (beta_revision);
@@ -283,7 +286,7 @@ def _read_revision(cursor: str) -> int:
     return revision
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteUsage, Store):
     """The Store on SQLite; ``path`` is a file path or ":memory:"."""
 
     def __init__(self, path: str) -> None:
@@ -308,6 +311,7 @@ class SQLiteStore(Store):
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
+        db.executescript(USAGE_SCHEMA)
         for (table, column), statement in _MIGRATIONS.items():
             if column not in {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}:
                 db.execute(statement)
