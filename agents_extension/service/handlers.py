@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import fields, is_dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
@@ -23,9 +23,10 @@ from tornado import web
 from oma_contract import BETA_LIMITS, BetaStatus, Email, FieldInvalid
 
 from ..store import Conflict, NotFound, Person
-from .beta import BetaDesk, Outcome, check_decision
+from .beta import BetaDesk, check_decision
 from .hub_api import ADMIN_SCOPE, HubError
 from .i18n import request_language, template_callables, translations
+from .pages import decision_feedback
 
 log = logging.getLogger("oh-my-agent.service")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -209,20 +210,7 @@ class AdminBetaPage(PageHandler):
         except HubError as err:
             self.set_status(502)
             return await self._show(error=str(err))
-        await self._show(message=self.outcome_message(outcome, _))
-
-    @staticmethod
-    def outcome_message(outcome: Outcome, _: Callable[[str], str]) -> str:
-        """What really happened: saved, mailed, left as it was, servers stopped."""
-        said = [_("%(count)s decision(s) saved; %(mailed)s e-mail(s) queued.")
-                % {"count": len(outcome.changed), "mailed": len(outcome.mailed)}]
-        if outcome.unchanged:
-            said.append(_("Already decided that way, so nothing changed and no e-mail was queued: %(people)s.")
-                        % {"people": ", ".join(outcome.unchanged)})
-        if outcome.revoked:
-            said.append(_("Access revoked: the running servers of %(people)s were stopped.")
-                        % {"people": ", ".join(outcome.revoked)})
-        return " ".join(said)
+        await self._show(message=decision_feedback(outcome, self.settings["smtp_configured"], _))
 
 
 class OutboxPage(PageHandler):
