@@ -45,7 +45,7 @@ TEXT = {
     "form_new": N_("New agent"),
     "form_edit": N_("Edit %(name)s"),
     "name": N_("Name"),
-    "description": N_("Description (what it is for, shown on its card and in the launcher)"),
+    "description": N_("Description (what it is for, shown on its card)"),
     "instructions": N_("Instructions (what the agent should always do)"),
     "model": N_("Model"),
     "default_model": N_("Claude Code's default"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from urllib.parse import urlparse
 
 import pytest
 import websocket
@@ -18,6 +17,7 @@ from oma_contract.money import format_usd
 from oma_contract.permission_choices import Answer, PermissionChoices, tool_lists
 from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401 (a fixture)
 from tests.fake_model import say
+from tests.hub.browser_pages import fits_the_screen, signed_in_page
 from tests.hub.conftest import ADMIN, Hub
 from tests.polling import wait_for
 
@@ -38,33 +38,19 @@ WORDS = {
            "taken": "이미 {name}라는 에이전트가 있습니다. 다른 이름을 고르세요.", "ready": "준비됨",
            "turns": "1에서 500 사이의 정수를 입력하거나, 제한이 없으면 비워 두세요.", "advanced": "고급"},
 }
-LOCALES = {"en": "en-US", "ko": "ko-KR"}
-
-
 @pytest.fixture(scope="module")
 def owner(hub: Hub):
-    """A person approved for the beta, with a running server: (email, token, hub session)."""
+    """A person approved for the beta, with a running server: (email, token)."""
     admin_token = hub.token_for(hub.sign_in(ADMIN))
-    email, token = hub.person_with_server(admin_token, "dash")
-    return email, token, hub.sign_in(email)
+    return hub.person_with_server(admin_token, "dash")
 
 
 def browser_page(chromium, hub: Hub, owner, language: str, viewport: dict):  # noqa: F811
-    """A page signed in as the owner (the hub's cookies, so the hub's sign-in page is not what is tested here)."""
-    _, _, session = owner
-    context = chromium.new_context(viewport=viewport, locale=LOCALES[language],
-                                   extra_http_headers={"Accept-Language": LOCALES[language]})
-    host = urlparse(hub.url).hostname
-    context.add_cookies([{"name": c.name, "value": c.value, "domain": host, "path": c.path or "/"} for c in session.cookies])
-    return context, context.new_page()
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    return signed_in_page(chromium, hub, owner[0], language, viewport)
 
 
 def agents_of(hub: Hub, owner) -> list[dict]:
-    email, token, _ = owner
+    email, token = owner
     return hub.api(token, "GET", f"/user/{email}/api/agents").json()
 
 
@@ -204,7 +190,7 @@ FOOTER_COST = re.compile(r"tokens · (< \$0\.0001|\$[0-9.,]+) · [0-9.]+ s")
 
 def test_the_dashboard_cost_is_the_sum_of_the_cells_costs_as_percent_session_says(hub, chromium, owner, fake_model,  # noqa: F811
                                                                                    request):
-    email, token, _ = owner
+    email, token = owner
     made = hub.api(token, "POST", f"/user/{email}/api/agents", json={"name": "Cost counter", "status": "active"})
     assert made.status_code == 201, made.text
     agent = made.json()

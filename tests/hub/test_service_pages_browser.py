@@ -5,12 +5,11 @@ to do" column stays on a phone, the logo leads to the hub's home; each page with
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
 
 from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401 (a fixture)
-from tests.hub.conftest import ADMIN, SERVICE, Hub, person
+from tests.hub.browser_pages import fits_the_screen, signed_in_page
+from tests.hub.conftest import ADMIN, SERVICE, person
 
 WORDS = {
     "en": {"feedback": "1 decision saved. Queued: 1 e-mail will be sent when e-mail is set up (see the Outbox).",
@@ -21,22 +20,6 @@ WORDS = {
            "outbox_state": "아직 메일 발송이 설정되지 않아", "pending": "발송 대기", "approved": "신청자에게: 승인",
            "received": "신청자에게: 신청 접수", "purpose_label": "하고 싶은 일", "apply": "베타 신청"},
 }
-LOCALES = {"en": "en-US", "ko": "ko-KR"}
-
-
-def signed_in_page(chromium, hub: Hub, email: str, language: str, viewport: dict):  # noqa: F811
-    """A page with the person's hub cookies (the hub's own sign-in page is another test's)."""
-    session = hub.sign_in(email, LOCALES[language])
-    context = chromium.new_context(viewport=viewport, locale=LOCALES[language],
-                                   extra_http_headers={"Accept-Language": LOCALES[language]})
-    host = urlparse(hub.url).hostname
-    context.add_cookies([{"name": c.name, "value": c.value, "domain": host, "path": c.path or "/"} for c in session.cookies])
-    return context, context.new_page()
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 @pytest.mark.parametrize("language", ["en", "ko"])
