@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import fields, is_dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -188,9 +188,10 @@ class AdminBetaPage(PageHandler):
         self.require_admin()
         await self._show()
 
-    async def _show(self, message: str = "", error: str = "") -> None:
+    async def _show(self, message: str = "", error: str = "", **feedback: Any) -> None:
         groups = {status: await self.store.list_people(status) for status in DECIDED_OR_PENDING}
-        self.render_page("admin_beta.html", groups=groups, message=message, error=error)
+        self.render_page("admin_beta.html", groups=groups, message=message, error=error,
+                         smtp=self.settings["smtp_configured"], **feedback)
 
     @web.authenticated
     async def post(self) -> None:
@@ -202,6 +203,7 @@ class AdminBetaPage(PageHandler):
         except FieldInvalid as err:
             self.set_status(400)
             return await self._show(error=_("Select at least one person.") if err.field == "emails" and not self.form_values("email") else str(err))
+        decided_at = datetime.now(timezone.utc)  # the page watches the outbox for the e-mails queued from now
         try:
             outcome = await self.desk.decide(emails, status, note, self.email)
         except NotFound as err:
@@ -210,7 +212,8 @@ class AdminBetaPage(PageHandler):
         except HubError as err:
             self.set_status(502)
             return await self._show(error=str(err))
-        await self._show(message=decision_feedback(outcome, self.settings["smtp_configured"], _))
+        await self._show(message=decision_feedback(outcome, self.settings["smtp_configured"], _),
+                         mailed=outcome.mailed, decided_at=decided_at.isoformat())
 
 
 class OutboxPage(PageHandler):
@@ -325,6 +328,7 @@ class DecisionsAPI(APIHandler):
             emails, status, note = check_decision(data)
         except FieldInvalid as err:
             raise FieldError(err.field, str(err)) from None
+        decided_at = datetime.now(timezone.utc)  # the page watches the outbox for the e-mails queued from now
         try:
             outcome = await self.desk.decide(emails, status, note, self.email)
         except NotFound as err:

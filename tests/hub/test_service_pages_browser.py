@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401 (a fixture)
+from tests.email.conftest import MAIL_FROM, certificates, smtp_server  # noqa: F401 (fixtures)
 from tests.hub.browser_pages import fits_the_screen, signed_in_page
 from tests.hub.conftest import ADMIN, SERVICE, person
 
@@ -75,5 +76,29 @@ def test_an_admin_is_told_what_really_happened_and_reads_the_outbox_in_words(hub
     assert "beta.approved" not in admin.inner_text("main") and "beta.applied" not in admin.inner_text("main")
     assert fits_the_screen(admin)
     screenshot(admin, request, "outbox")
+    assert axe_violations(admin) == []
+    context.close()
+
+
+@pytest.mark.parametrize("language, sending, sent", [
+    ("en", "1 decision saved. Sending 1 e-mail now: the Outbox shows when it has gone.", "Sent: 1 e-mail went."),
+])
+def test_with_smtp_set_up_the_admin_is_told_the_e_mail_went_once_it_did(start_hub, smtp_server, chromium, request,  # noqa: F811
+                                                                       language, sending, sent):
+    server = smtp_server("none")
+    hub = start_hub(OMA_SMTP_HOST="127.0.0.1", OMA_SMTP_PORT=str(server.port), OMA_SMTP_SECURITY="none",
+                    OMA_MAIL_FROM=MAIL_FROM, OMA_MAIL_INTERVAL_SECONDS="0.5")
+    applicant = person("sena")
+    hub.sign_in(applicant).post(SERVICE + "beta", data={"name": "Sena", "purpose": "Research notes"}, xsrf_path=SERVICE)
+    context, admin = signed_in_page(chromium, hub, ADMIN, language, DESKTOP)
+    admin.goto(f"{hub.url}{SERVICE}admin/beta")
+    admin.check(f'#table-pending tr[data-email="{applicant}"] input[type=checkbox]')
+    admin.click("#approve")
+    admin.wait_for_selector("#admin-message")
+    assert admin.inner_text("#admin-message").startswith(sending)
+    # the page asks the outbox, and says "sent" only once the SMTP server has the e-mail
+    admin.locator("#mail-progress", has_text=sent).wait_for(timeout=30_000)
+    assert any(r.rcpt_tos == [applicant] for r in server.mailbox.received)
+    screenshot(admin, request, "sent")
     assert axe_violations(admin) == []
     context.close()
