@@ -141,6 +141,13 @@ def test_the_agent_form_speaks_the_persons_language_and_confirms_what_it_saved(h
     page.click("#save")
     name_error.wait_for()
     assert name_error.inner_text() == words["taken"].format(name=name.upper())
+    # taken by an agent made elsewhere since the page loaded: the service refuses it, said the same way
+    elsewhere = f"Made elsewhere {uuid.uuid4().hex[:4]}"
+    assert hub.api(owner[1], "POST", f"/user/{email}/api/agents", json={"name": elsewhere}).status_code == 201
+    page.fill("#f-name", elsewhere)
+    page.click("#save")
+    page.locator('[data-field-box="name"] .field-error', has_text=elsewhere).wait_for()
+    assert name_error.inner_text() == words["taken"].format(name=elsewhere)
     context.close()
 
 
