@@ -99,6 +99,7 @@ def test_with_smtp_set_up_the_admin_is_told_the_e_mail_went_once_it_did(start_hu
     # the page asks the outbox, and says "sent" only once the SMTP server has the e-mail
     admin.locator("#mail-progress", has_text=sent).wait_for(timeout=30_000)
     assert any(r.rcpt_tos == [applicant] for r in server.mailbox.received)
+    assert admin.title() == "Beta applications · oh-my-agent"
     screenshot(admin, request, "sent")
     assert axe_violations(admin) == []
     context.close()
