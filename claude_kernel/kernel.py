@@ -21,6 +21,8 @@ from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
 from traitlets import Float, Int, List, Unicode, default
 
+from oma_contract.money import format_usd
+
 from . import __version__
 from .agent import agent_folder, settings_file
 from .conversation import Conversation, Turn
@@ -275,7 +277,7 @@ class ClaudeKernel(Kernel):
                 f"Session: {t.session_id or '(none yet)'}\n"
                 f"Agent folder: {conversation.folder}\n"
                 f"Turns: {t.turns}\nTokens: {t.input_tokens:,} in / {t.output_tokens:,} out\n"
-                f"Cost: ${t.cost_usd:.4f}"
+                f"Cost: {format_usd(t.cost_usd)}"
             )
 
     async def _run_turn(self, prompt: str, out: CellOutput, silent: bool) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from oma_contract.money import format_usd
+
 from .events import Notice, Retrying, Text, TextEnded, ToolFinished, ToolStarted, TurnUsage, tool_output
 
 Send = Callable[[str, dict[str, Any]], None]
@@ -80,7 +82,7 @@ def result_preview(content: Any) -> str:
 def footer(turns: int, input_tokens: int, output_tokens: int, cost_usd: float, seconds: float) -> str:
     return (
         f"{turns} turn{'s' if turns != 1 else ''} · {input_tokens:,} in / {output_tokens:,} out tokens"
-        f" · ${cost_usd:.4f} · {seconds:.1f} s"
+        f" · {format_usd(cost_usd)} · {seconds:.1f} s"
     )
 
 

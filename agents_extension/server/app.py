@@ -13,9 +13,8 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from oma_contract import AGENT_LIMITS, AgentCreate, AgentStatus, PermissionMode
-
-from .dashboard_text import dashboard_text, request_language
+from .dashboard_page import render_dashboard
+from .dashboard_text import request_language
 from .workspace import Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
@@ -145,17 +144,27 @@ class AgentOptionsAPI(AgentsAPI):
 
 
 class Dashboard(JupyterHandler):
-    """The agents dashboard: agents, their statistics, create / edit / delete, open a notebook."""
+    """The agents dashboard: agents, their statistics, create / edit / delete, open a notebook
+    (the page itself: dashboard_page.py)."""
 
     @web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
+        service: AgentsService = self.settings["oma_agents_service"]
+        agents, models = None, []
+        try:
+            status, _, body = await service.call("GET", "api/agents")
+            if status == 200:
+                agents = json.loads(body)
+            status, _, body = await service.call("GET", "api/agent-options")
+            if status == 200:
+                models = json.loads(body)["models"]
+        except web.HTTPError:  # the service is unreachable (already logged): the page says so
+            pass
         language = request_language(self)
-        page = self.settings["oma_templates"].get_template("dashboard.html").render(
-            lang=language, text=dashboard_text(language), base_url=self.base_url,
-            permission_modes=list(PermissionMode), statuses=list(AgentStatus), limits=AGENT_LIMITS,
-            new_agent=AgentCreate.model_construct(name="").model_dump(mode="json", include={"permission_mode", "status"}),
-            xsrf_token=self.xsrf_token.decode(),
-            hub_home=self.settings["oma_hub_home"],
+        page = render_dashboard(
+            self.settings["oma_templates"], language=language, agents=agents, models=models,
+            saved=self.get_query_argument("saved", None), deleted=self.get_query_argument("deleted", None),
+            base_url=self.base_url, xsrf_token=self.xsrf_token.decode(), hub_home=self.settings["oma_hub_home"],
         )
         self.set_header("Content-Language", language)
         self.finish(page)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import fields, is_dataclass
-from datetime import datetime
-from typing import Any, Callable
+from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import quote
 
 from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
@@ -23,9 +23,10 @@ from tornado import web
 from oma_contract import BETA_LIMITS, BetaStatus, Email, FieldInvalid
 
 from ..store import Conflict, NotFound, Person
-from .beta import BetaDesk, Outcome, check_decision
+from .beta import BetaDesk, check_decision
 from .hub_api import ADMIN_SCOPE, HubError
 from .i18n import request_language, template_callables, translations
+from .pages import decision_feedback
 
 log = logging.getLogger("oh-my-agent.service")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -188,9 +189,10 @@ class AdminBetaPage(PageHandler):
         self.require_admin()
         await self._show()
 
-    async def _show(self, message: str = "", error: str = "") -> None:
+    async def _show(self, message: str = "", error: str = "", **feedback: Any) -> None:
         groups = {status: await self.store.list_people(status) for status in DECIDED_OR_PENDING}
-        self.render_page("admin_beta.html", groups=groups, message=message, error=error)
+        self.render_page("admin_beta.html", groups=groups, message=message, error=error,
+                         smtp=self.settings["smtp_configured"], **feedback)
 
     @web.authenticated
     async def post(self) -> None:
@@ -202,6 +204,7 @@ class AdminBetaPage(PageHandler):
         except FieldInvalid as err:
             self.set_status(400)
             return await self._show(error=_("Select at least one person.") if err.field == "emails" and not self.form_values("email") else str(err))
+        decided_at = datetime.now(timezone.utc)  # the page watches the outbox for the e-mails queued from now
         try:
             outcome = await self.desk.decide(emails, status, note, self.email)
         except NotFound as err:
@@ -210,20 +213,8 @@ class AdminBetaPage(PageHandler):
         except HubError as err:
             self.set_status(502)
             return await self._show(error=str(err))
-        await self._show(message=self.outcome_message(outcome, _))
-
-    @staticmethod
-    def outcome_message(outcome: Outcome, _: Callable[[str], str]) -> str:
-        """What really happened: saved, mailed, left as it was, servers stopped."""
-        said = [_("%(count)s decision(s) saved; %(mailed)s e-mail(s) queued.")
-                % {"count": len(outcome.changed), "mailed": len(outcome.mailed)}]
-        if outcome.unchanged:
-            said.append(_("Already decided that way, so nothing changed and no e-mail was queued: %(people)s.")
-                        % {"people": ", ".join(outcome.unchanged)})
-        if outcome.revoked:
-            said.append(_("Access revoked: the running servers of %(people)s were stopped.")
-                        % {"people": ", ".join(outcome.revoked)})
-        return " ".join(said)
+        await self._show(message=decision_feedback(outcome, self.settings["smtp_configured"], _),
+                         mailed=outcome.mailed, decided_at=decided_at.isoformat())
 
 
 class OutboxPage(PageHandler):
@@ -338,6 +329,7 @@ class DecisionsAPI(APIHandler):
             emails, status, note = check_decision(data)
         except FieldInvalid as err:
             raise FieldError(err.field, str(err)) from None
+        decided_at = datetime.now(timezone.utc)  # the page watches the outbox for the e-mails queued from now
         try:
             outcome = await self.desk.decide(emails, status, note, self.email)
         except NotFound as err:
