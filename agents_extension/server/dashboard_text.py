@@ -98,7 +98,6 @@ TEXT = {
     "never": N_("never"),
     "hub": N_("Hub home"),
     "lab": N_("JupyterLab"),
-    "saved": N_("Saved."),
     # The agent's spend this month against its own limit (usage_spend.html).
     "monthly_limit_usd": N_("Monthly limit (USD; empty: none)"),
     "spend_this_month": N_("Spent this month"),

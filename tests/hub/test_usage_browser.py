@@ -134,7 +134,7 @@ def test_the_dashboard_shows_each_agents_spend_against_its_limit(hub, chromium, 
     page.goto(f"{hub.url}/user/{email}/agents")
     capped_card = page.locator(f'article[data-agent-id="{capped["id"]}"]')
     capped_card.locator(".spend", has_text="$1.50 of $2.00").wait_for()
-    page.locator(f'article[data-agent-id="{free["id"]}"] .spend', has_text="$0.0040 (no monthly limit)").wait_for()
+    page.locator(f'article[data-agent-id="{free["id"]}"] .spend', has_text="$0.004 (no monthly limit)").wait_for()
     assert fits_the_screen(page)
     screenshot(page, request, "spend")
 
