@@ -329,6 +329,20 @@ class ApplicationAPI(APIHandler):
         self.send(person_json(person, email))
 
 
+class PersonAPI(APIHandler):
+    """Where anyone stands, for admins: a person who never applied is ``none``, not a 404 (the hub's pages
+    ask on every visit of someone not approved, and a 404 would be logged as a warning each time)."""
+
+    async def get(self, email: str) -> None:
+        self.require_admin()
+        try:
+            email = _EMAIL.validate_python(email).lower()
+        except ValidationError:
+            raise FieldError("email", "The address in the URL is not an e-mail address: it holds control or "
+                                      "invisible characters, or is empty.") from None
+        self.send(person_json(await self.store.get_person(email), email))
+
+
 class DecisionsAPI(APIHandler):
     async def post(self) -> None:
         self.require_admin()
