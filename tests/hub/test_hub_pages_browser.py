@@ -12,7 +12,9 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401 (chromium: a fixture)
+from tests.fake_google import FakeGoogle
 from tests.hub.conftest import ADMIN, SERVICE, person
+from tests.hub.test_sign_in import CLIENT_ID, CLIENT_SECRET, google_hub
 
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
 BROWSER_LANGUAGES = {"en": "en-US", "ko": "ko-KR"}
@@ -180,3 +182,42 @@ def test_korean_renders_with_the_served_web_font(hub, chromium, people):
         assert any(f.ok and "/hub/oma-fonts/" in f.url for f in fonts), [f.url for f in fonts]
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("target", "lands_on"), [
+    ("/hub/token", "/hub/token"),
+    ("//evil.example/phish", "/hub/home"),  # another site, however written, is never where the switch leads
+    ("https://evil.example/", "/hub/home"),
+    ("/\\evil.example", "/hub/home"),
+    ("", "/hub/home"),
+])
+def test_the_language_switch_only_leads_back_to_this_site(hub, target, lands_on):
+    browser = hub.sign_in(person("switch"))
+    answer = browser.get("/hub/language", params={"lang": "ko", "next": target}, allow_redirects=False)
+    assert answer.status_code == 302 and answer.headers["Location"] == lands_on
+    assert browser.cookies.get("oma_lang") == "ko"
+
+
+def test_an_unknown_language_is_a_400_naming_the_field(hub):
+    answer = hub.sign_in(person("switch")).get("/hub/language", params={"lang": "fr"}, allow_redirects=False)
+    assert answer.status_code == 400 and "lang must be one of en, ko" in answer.text
+
+
+def test_with_google_the_sign_in_page_is_one_google_button(start_hub, chromium, request):
+    google = FakeGoogle(CLIENT_ID, CLIENT_SECRET).start()
+    try:
+        hub = google_hub(start_hub, google)
+        for language, says in (("en", ["oh-my-agent", "Build AI agents", "Sign in with Google"]),
+                               ("ko", ["oh-my-agent", "AI 에이전트를 만들고", "Google 계정으로 로그인"])):
+            context = chromium.new_context(viewport=PHONE, locale=BROWSER_LANGUAGES[language])
+            page = context.new_page()
+            page.goto(f"{hub.url}/hub/login")
+            text = page.inner_text("body")
+            screenshot(page, request, f"google-{language}")
+            assert [words for words in says if words not in text] == [], text
+            assert page.locator("#dev-login, input[type=password], #username_input").count() == 0
+            assert page.locator("a#sign-in-with-google").count() == 1
+            assert axe_violations(page) == []
+            context.close()
+    finally:
+        google.stop()
