@@ -35,3 +35,16 @@ async def test_only_admins_read_where_others_stand(service, person):
 async def test_an_address_with_control_characters_is_a_400_naming_it(service, admin):
     refused = await standing(service, admin, "alice%00@example.org")
     assert refused.status_code == 400 and refused.json()["field"] == "email"
+
+
+async def test_the_beta_page_is_titled_by_where_the_person_stands(service, person, admin):
+    alice = person("alice")
+    assert "<h1>Apply for the beta</h1>" in (await service.call("GET", "beta", token=alice.token)).text
+    await service.call("POST", "api/beta/applications", token=alice.token, json={"name": "Alice", "purpose": "p"})
+    assert "<h1>Your beta application</h1>" in (await service.call("GET", "beta", token=alice.token)).text
+    decided = await service.call("POST", "api/beta/decisions", token=admin.token,
+                                 json={"emails": [alice.email], "decision": "approve"})
+    assert decided.status_code == 200, decided.text
+    page = (await service.call("GET", "beta", token=alice.token)).text
+    assert "<h1>Your beta access</h1>" in page and "<title>Your beta access" in page
+    assert "Apply for the beta" not in page
