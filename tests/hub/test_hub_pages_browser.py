@@ -221,3 +221,36 @@ def test_with_google_the_sign_in_page_is_one_google_button(start_hub, chromium, 
             context.close()
     finally:
         google.stop()
+
+
+def test_a_running_server_is_stopped_from_home_and_its_address_then_says_so_in_korean(hub, chromium, request):
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    email, _ = hub.person_with_server(admin_token, "runner")
+    context = chromium.new_context(viewport=PHONE, locale="ko-KR")
+    page = context.new_page()
+    try:
+        sign_in(page, hub, email)
+        assert "노트북이 실행 중입니다" in page.inner_text("body")
+        assert page.inner_text("#stop") == "내 서버 중지"
+        screenshot(page, request, "running")
+        assert axe_violations(page) == []
+        page.click("#stop")
+        page.wait_for_selector("#stop", state="detached", timeout=60_000)  # the page reloads once it stopped
+        assert "내 노트북 열기" in page.inner_text("#start")
+
+        page.goto(f"{hub.url}/user/{email}/lab")
+        open_navigation(page)
+        text = check_not_running(page, request)
+        assert "Start My Server" not in text and "Launch" not in text
+    finally:
+        context.close()
+
+
+def check_not_running(page, request) -> str:
+    page.wait_for_selector("#start")
+    text = page.inner_text("body")
+    screenshot(page, request, "not-running")
+    for words in ("노트북이 실행 중이 아닙니다", "내 노트북 시작", "홈으로 돌아가기", "로그아웃"):
+        assert words in text, text
+    assert axe_violations(page) == []
+    return text
