@@ -130,18 +130,11 @@ def test_every_hub_page_says_where_the_person_stands_in_their_language(hub, chro
             if state == "pending":
                 assert email in page.inner_text("#beta-waiting")
                 # Every refusal by any route says why and where to go, with the navigation bar.
-                page.goto(f"{hub.url}/hub/spawn")
-                open_navigation(page)
-                check(page, request, language, "spawn refused")
-                page.goto(f"{hub.url}/user/{email}/")
-                open_navigation(page)
-                check(page, request, language, "server address")
-                page.goto(f"{hub.url}/hub/no-such-page")
-                open_navigation(page)
-                check(page, request, language, "missing page")
-                page.goto(f"{hub.url}/hub/admin")
-                open_navigation(page)
-                check(page, request, language, "admin page")
+                for refusal, path in (("spawn refused", "/hub/spawn"), ("server address", f"/user/{email}/"),
+                                      ("missing page", "/hub/no-such-page"), ("admin page", "/hub/admin")):
+                    page.goto(hub.url + path)
+                    open_navigation(page)
+                    check(page, request, language, refusal)
     finally:
         context.close()
 
