@@ -7,6 +7,8 @@ button is never the only thing that stops an unapproved person.
 
 from __future__ import annotations
 
+import logging
+
 from tornado import web
 
 
@@ -24,10 +26,11 @@ class BetaRefused(web.HTTPError):
     (hub_config/templates/error.html) to show where to apply."""
 
     beta_refusal = True
+    # How every log line about this refusal starts (see QuietRefusals).
+    MESSAGE = "Your account is not approved for the beta yet, so no server can be started."
 
     def __init__(self, apply_url: str) -> None:
-        message = (f"Your account is not approved for the beta yet, so no server can be started. "
-                   f"Apply (or see your application) at {apply_url}")
+        message = f"{self.MESSAGE} Apply (or see your application) at {apply_url}"
         super().__init__(403, message)
         self.jupyterhub_message = message
 
@@ -38,7 +41,28 @@ def beta_gate(beta_group: str, apply_url: str):
     def pre_spawn_hook(spawner) -> None:
         if may_start_server(spawner.user, beta_group):
             return
+        # The one line the hub logs about a refusal: an expected event, so INFO (QuietRefusals drops the rest).
         spawner.log.info("Refused a server to %s: not approved for the beta", spawner.user.name)
         raise BetaRefused(apply_url)
 
     return pre_spawn_hook
+
+
+class QuietRefusals(logging.Filter):
+    """Drops what JupyterHub and tornado log again about a refusal of the beta gate.
+
+    JupyterHub logs any HTTPError out of a spawn as an error, twice ("Error starting ...'s server" and
+    "Error starting server ..."), again on the next visit of the spawn page ("Previous spawn for ...
+    failed"), and tornado once more as a warning ("403 GET /hub/spawn: ..."): four lines, three at error
+    level, for an expected event that pre_spawn_hook has already logged in one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno >= logging.WARNING and BetaRefused.MESSAGE in record.getMessage())
+
+
+def quiet_refusals(loggers=("JupyterHub", "tornado.application", "tornado.general")) -> None:
+    """Installs QuietRefusals on the loggers that repeat a refusal (once, however often configured)."""
+    for name in loggers:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, QuietRefusals) for existing in logger.filters):
+            logger.addFilter(QuietRefusals())

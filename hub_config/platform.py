@@ -15,12 +15,15 @@ from pathlib import Path
 
 from oma_contract.scopes import ADMIN_SCOPE
 
-from . import kubernetes
-from .beta_gate import beta_gate, may_start_server
+from oma_contract.languages import WEB_FONT_STYLESHEET
+
+from . import kubernetes, language, logs, standing
+from .beta_gate import beta_gate, may_start_server, quiet_refusals
 from .settings import PROJECT_DIR, Settings
 
 HERE = Path(__file__).resolve().parent
 SERVICE_NAME = "agents"
+PRODUCT_NAME = "oh-my-agent"
 KERNEL_SHUTDOWN_WAIT_SECONDS = 2.0  # a stopping server's kernels: twice the time before SIGTERM
 
 # What a user server may inherit from the hub's environment: the model's
@@ -75,8 +78,18 @@ def configure(c, settings: Settings | None = None) -> Settings:
     # from there instead of being sent to a spawn they are refused.
     c.JupyterHub.redirect_to_server = False
     c.JupyterHub.template_paths = [str(HERE / "templates")]
+    # The hub's pages in the person's language (hub_config/language.py), with the switch and the web font.
+    c.JupyterHub.jinja_environment_options = {"extensions": ["jinja2.ext.i18n", "hub_config.language.HubLanguage"]}
+    c.JupyterHub.extra_handlers = language.handlers()
+    # The agents service's group sync (a read every few seconds) at DEBUG, not INFO.
+    c.JupyterHub.tornado_settings = {"log_function": logs.log_request(logs.group_sync(s.beta_group))}
+    pages_entry, pages_role, pages_token = standing.pages_service(SERVICE_NAME)
     prefix = f"/services/{SERVICE_NAME}/"
     c.JupyterHub.template_vars = {
+        "product_name": PRODUCT_NAME,
+        "web_font_stylesheet": WEB_FONT_STYLESHEET,
+        # Where a person not approved stands with the beta, asked of the agents service by the pages that show it.
+        "beta_standing": partial(standing.StandingLookup, service=SERVICE_NAME, token=pages_token),
         "beta_apply_url": prefix + "beta",
         "beta_admin_url": prefix + "admin/beta",
         "outbox_url": prefix + "admin/outbox",
@@ -114,6 +127,7 @@ def configure(c, settings: Settings | None = None) -> Settings:
 
     # -- user servers -------------------------------------------------------------
     c.Spawner.pre_spawn_hook = beta_gate(s.beta_group, f"{s.hub_url}{prefix}beta")
+    quiet_refusals()  # one log line per refusal, not four
     c.Spawner.default_url = "/lab"
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", *MODEL_ENVIRONMENT]
     # Where the user server's agents extension reaches the service (with its own hub token).
@@ -151,8 +165,9 @@ def configure(c, settings: Settings | None = None) -> Settings:
         # admins in the service: see oma_contract/scopes.py.
         "oauth_client_allowed_scopes": [ADMIN_SCOPE],
         "display": False,
-    }]
+    }, pages_entry]
     c.JupyterHub.load_roles = [
+        pages_role,
         {
             "name": "agents-service",
             "description": "The agents service mirrors beta approvals into the beta group and stops the "

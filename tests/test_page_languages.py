@@ -16,6 +16,7 @@ from tornado.web import Application, RequestHandler
 from agents_extension.server import dashboard_text
 from agents_extension.service import i18n as service_i18n
 from email_hook import templates as email_templates
+from hub_config import language as hub_language
 
 PROJECT = Path(__file__).resolve().parents[1]
 # Each side of the platform, with its own catalog domain.
@@ -23,8 +24,9 @@ SIDES = {
     "service": (service_i18n, PROJECT / "agents_extension" / "service"),
     "dashboard": (dashboard_text, PROJECT / "agents_extension" / "server"),
     "e-mail": (email_templates, PROJECT / "email_hook"),
+    "hub": (hub_language, PROJECT / "hub_config"),
 }
-SIDES_WITH_REQUESTS = ("service", "dashboard")
+SIDES_WITH_REQUESTS = ("service", "dashboard", "hub")
 
 
 def texts_in_use(folder: Path) -> set[str]:

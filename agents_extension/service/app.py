@@ -71,6 +71,7 @@ def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool
         (r"api/me", h.MeAPI),
         (r"api/beta/applications", h.ApplicationsAPI),
         (r"api/beta/applications/([^/]+)", h.ApplicationAPI),
+        (r"api/beta/people/([^/]+)", h.PersonAPI),
         (r"api/beta/decisions", h.DecisionsAPI),
         (r"api/outbox", h.OutboxAPI),
         (r"api/agents/?", agents.AgentsAPI),

@@ -306,19 +306,34 @@ class ApplicationsAPI(APIHandler):
 _EMAIL = TypeAdapter(Email)
 
 
+def email_in_url(email: str) -> str:
+    """The e-mail address a URL names, lowercased; a 400 naming ``email`` if it is none."""
+    try:
+        return _EMAIL.validate_python(email).lower()
+    except ValidationError:
+        raise FieldError("email", "The address in the URL is not an e-mail address: it holds control or "
+                                  "invisible characters, or is empty.") from None
+
+
 class ApplicationAPI(APIHandler):
     async def get(self, email: str) -> None:
-        try:
-            email = _EMAIL.validate_python(email).lower()
-        except ValidationError:
-            raise FieldError("email", "The address in the URL is not an e-mail address: it holds control or "
-                                      "invisible characters, or is empty.") from None
+        email = email_in_url(email)
         if email != self.email and not self.is_admin:
             raise web.HTTPError(404, "No such application.")
         person = await self.store.get_person(email)
         if person is None or person.application is None:
             raise web.HTTPError(404, "No such application.")
         self.send(person_json(person, email))
+
+
+class PersonAPI(APIHandler):
+    """Where anyone stands, for admins: a person who never applied is ``none``, not a 404 (the hub's pages
+    ask on every visit of someone not approved, and a 404 would be logged as a warning each time)."""
+
+    async def get(self, email: str) -> None:
+        self.require_admin()
+        email = email_in_url(email)
+        self.send(person_json(await self.store.get_person(email), email))
 
 
 class DecisionsAPI(APIHandler):

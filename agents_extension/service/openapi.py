@@ -205,6 +205,10 @@ def openapi_document(prefix: str, models: tuple[str, ...] = DEFAULT_MODELS) -> d
             "/api/beta/applications/{email}": {"get": {
                 "summary": "One application (yours, or anyone's for admins)", "parameters": [email],
                 "responses": {"200": _json(person, "The application"), **_errors(400, 403, 404)}}},
+            "/api/beta/people/{email}": {"get": {
+                "summary": "Where anyone stands with the beta, beta_status none if they never applied (admins; "
+                           "the hub's pages ask it)", "parameters": [email],
+                "responses": {"200": _json(person, "The person"), **_errors(400, 403)}}},
             "/api/beta/decisions": {"post": {
                 "summary": "Approve or reject one or many people (admins). Only a change of status is "
                            "recorded and mailed; rejecting someone approved stops their running server; "
