@@ -8,7 +8,9 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Cell } from '@jupyterlab/cells';
 import { CodeMirrorEditor } from '@jupyterlab/codemirror';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { Compartment } from '@codemirror/state';
 import { placeholder } from '@codemirror/view';
+import { KernelSpec } from '@jupyterlab/services';
 
 import { agentName, isClaudeKernel } from './agents';
 import { t } from './text';
@@ -22,12 +24,15 @@ export function placeholderText(kernelName: string | undefined, displayName: str
   return agent ? t('Ask {agent}…', { agent }) : t('Ask Claude…');
 }
 
-function watch(panel: NotebookPanel): void {
+function watch(panel: NotebookPanel, specs: KernelSpec.IManager): void {
   const session = panel.sessionContext;
   const decorated = new WeakSet<Cell>();
+  const shown: { editor: CodeMirrorEditor; words: Compartment }[] = [];
+  // From the kernelspec rather than the session's display name, which is "No Kernel" until it starts.
   const text = () => {
     const kernelName = session.session?.kernel?.name ?? session.kernelPreference.name;
-    return placeholderText(kernelName, session.kernelDisplayName);
+    const spec = kernelName ? specs.specs?.kernelspecs[kernelName] : undefined;
+    return placeholderText(kernelName, spec?.display_name ?? session.kernelDisplayName);
   };
   const decorate = () => {
     for (const cell of panel.content.widgets) {
@@ -38,18 +43,22 @@ function watch(panel: NotebookPanel): void {
       void cell.ready.then(() => {
         const editor = cell.editor;
         if (editor instanceof CodeMirrorEditor) {
-          // A function, so that the words follow the kernel when the person switches it.
-          editor.injectExtension(
-            placeholder(() => {
-              const span = document.createElement('span');
-              span.textContent = text();
-              return span;
-            })
-          );
+          const words = new Compartment();
+          editor.injectExtension(words.of(placeholder(text())));
+          shown.push({ editor, words });
         }
       });
     }
   };
+  // The person may switch the notebook to another agent's kernel: the words follow.
+  const follow = () => {
+    const words = text();
+    for (const { editor, words: compartment } of shown) {
+      editor.editor.dispatch({ effects: compartment.reconfigure(placeholder(words)) });
+    }
+  };
+  session.kernelChanged.connect(follow);
+  void specs.ready.then(follow);
   panel.content.modelChanged.connect(() => {
     panel.content.model?.cells.changed.connect(decorate);
     decorate();
@@ -65,7 +74,7 @@ export const claudePlaceholder: JupyterFrontEndPlugin<void> = {
   description: 'Shows "Ask <agent>…" in the empty cells of Claude notebooks.',
   autoStart: true,
   requires: [INotebookTracker],
-  activate: (_app, tracker: INotebookTracker) => {
-    tracker.widgetAdded.connect((_, panel) => watch(panel));
+  activate: (app, tracker: INotebookTracker) => {
+    tracker.widgetAdded.connect((_, panel) => watch(panel, app.serviceManager.kernelspecs));
   }
 };
