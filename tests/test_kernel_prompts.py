@@ -141,3 +141,18 @@ def test_session_magic_shows_the_folder_from_the_home(start_kernel, agent_dir, t
     run = start_kernel().run("%session")
     assert "Agent folder: ~/agents/researcher\n" in run.text + "\n"
     assert str(tmp_path) not in run.text
+
+
+def test_a_headless_run_with_nbclient_is_never_asked_and_says_what_it_did(claude_env, model, agent_dir):
+    import nbformat
+    from nbclient import NotebookClient
+
+    model.script(use_tool("Write", {"file_path": str(agent_dir / "out.txt"), "content": "x"}), say("Not written."))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "claude", "display_name": "Claude", "language": "markdown"}
+    nb.cells = [nbformat.v4.new_code_cell("Save it")]
+    NotebookClient(nb, timeout=120, kernel_name="claude", resources={"metadata": {"path": str(agent_dir)}}).execute()
+    text = "\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in nb.cells[0].outputs)
+    assert "Denied: Write: out.txt (no one to ask in this run" in text
+    assert not any(o.get("name") == "stdin" for o in nb.cells[0].outputs)  # no question was put
+    assert not (agent_dir / "out.txt").exists()
