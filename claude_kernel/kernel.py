@@ -374,11 +374,11 @@ class ClaudeKernel(Kernel):
             reply = "n"
         choice = reply.strip().lower()
         if choice in ("a", "always"):
-            out.note(f"Allowed for this session: {request.tool}")
+            out.decision(f"Allowed for this session: {request.tool}")
             request.answer.set_result(("session", ""))
         elif choice in ("y", "yes", "once"):
-            out.note(f"Allowed once: {summary}")
+            out.decision(f"Allowed once: {summary}")
             request.answer.set_result(("allow", ""))
         else:
-            out.note(f"Denied: {summary}")
+            out.decision(f"Denied: {summary}")
             request.answer.set_result(("deny", "The person denied this tool call."))

@@ -209,6 +209,12 @@ class CellOutput:
         self.end_text()
         self.send("stream", {"name": "stderr", "text": text.rstrip("\n") + "\n"})
 
+    def decision(self, text: str) -> None:
+        """What the person answered to a permission question: a plain line of the cell, not the
+        stderr colour of a warning, since nothing went wrong."""
+        self.end_text()
+        self._display({"text/plain": text})
+
     def status(self, text: str) -> None:
         """A transient line (e.g. a retry in progress), replaced by what comes next."""
         data = {"text/plain": text, "text/markdown": f"*{text}*"}
