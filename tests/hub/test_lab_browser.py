@@ -187,6 +187,10 @@ def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_mode
     open_agent_notebook(page)
     assert not page.locator("#jp-left-stack").is_visible()
     assert page.locator(".jp-Notebook .jp-Cell .cm-placeholder").first.inner_text() == "Newsletter writer에게 물어보세요…"
+    # A long answer first, so that the next question arrives below the bottom of the screen.
+    fake_model.script(say("".join(f"Idea {n} for the newsletter.\n\n" for n in range(1, 61)), chunk=400))
+    run_cell(page, "Give me sixty ideas")
+    page.locator(".jp-OutputArea-output", has_text="Idea 60 for").wait_for(timeout=90_000)
     fake_model.script(use_tool("Bash", {"command": "touch phone.txt"}), say("Made phone.txt."))
     run_cell(page, "Make phone.txt")
     prompt = page.locator(".oma-PermissionPrompt")
