@@ -385,7 +385,9 @@ class Conversation:
             self._notice = None
         settings = self._settings
         rules = TurnRules(retry_limit=turn.retry_limit, max_turns=settings.max_turns,
-                          max_budget_usd=settings.max_budget_usd, headless_permission=settings.headless_permission)
+                          max_budget_usd=settings.max_budget_usd, headless_permission=settings.headless_permission,
+                          permission_mode=settings.permission_mode or "default",
+                          allowed_tools=tuple(settings.allowed_tools), disallowed_tools=tuple(settings.disallowed_tools))
         translator = TurnTranslator(rules, cli_cost_before=self._cli_cost)
         self._current = (turn, translator)
         self._turn_task = asyncio.create_task(self._converse(turn, translator))
@@ -465,13 +467,16 @@ class Conversation:
 
     async def _can_use_tool(self, tool: str, tool_input: dict[str, Any], context: Any) -> Any:
         sdk = self._sdk
+        tool_use_id = getattr(context, "tool_use_id", None)
         if tool in self._session_allowed:
+            if self._current is not None:
+                self._current[1].allowed_for_session(tool_use_id)
             return sdk.PermissionResultAllow()
         if self._current is None:
             return sdk.PermissionResultDeny(message="No cell is running to ask the person.")
         turn, translator = self._current
         answer: concurrent.futures.Future = concurrent.futures.Future()
-        turn.put(translator.permission(tool, tool_input, answer))
+        turn.put(translator.permission(tool, tool_input, answer, tool_use_id))
         decision, reason = await asyncio.wrap_future(answer)
         if decision == "session":
             self._session_allowed.add(tool)

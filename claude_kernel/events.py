@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
+import fnmatch
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, Union
+from urllib.parse import urlsplit
 
 from .failures import TurnError, result_error, retry_verdict
 
@@ -73,6 +75,9 @@ class ToolFinished:
     tool_use_id: str
     output: str  # what the tool answered, as text (images and other blocks by name)
     is_error: bool
+    # Why it ran although nobody was asked (see ``unasked_reason``); None when someone was asked,
+    # or when the CLI refused it without asking (a tool the agent's settings forbid).
+    ran_without_asking: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ class PermissionAsked:
     tool_input: Mapping[str, Any]
     headless_permission: str  # the agent's answer when nobody can be asked: "allow" or "deny"
     answer: concurrent.futures.Future = field(compare=False)  # ("allow"|"session"|"deny", reason)
+    tool_use_id: str | None = None  # the call it is about (the CLI names it; recordings may not)
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,10 @@ class TurnRules:
     max_turns: int | None = None
     max_budget_usd: float | None = None
     headless_permission: str = "deny"
+    # What the agent's settings let run without asking, to say so on a tool's line.
+    permission_mode: str = "default"
+    allowed_tools: tuple[str, ...] = ()
+    disallowed_tools: tuple[str, ...] = ()
 
 
 def tool_output(content: Any) -> str:
@@ -165,6 +175,67 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(copy.deepcopy(dict(mapping or {})))
 
 
+# Why a tool ran without anyone being asked (``ToolFinished.ran_without_asking``).
+SESSION = "session"  # the person allowed the tool for this session
+PRE_APPROVED = "pre_approved"  # the agent's settings list it in allowed_tools
+ALL_ALLOWED = "all_allowed"  # the agent's permission mode lets every tool run
+EDITS_ALLOWED = "edits_allowed"  # the agent's permission mode lets it change files
+READ_ONLY_TOOL = "read_only_tool"  # Claude Code never asks before these (reading, searching)
+READ_ONLY_COMMAND = "read_only_command"  # Claude Code lets read-only commands (ls, cat…) through
+NEVER_ASKS = "never_asks"  # any other tool Claude Code runs without asking
+
+# Tools Claude Code runs without asking in every permission mode (they read or plan, never change).
+READ_ONLY_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead", "TodoWrite", "TodoRead", "Task",
+                             "Agent", "ToolSearch", "ExitPlanMode", "BashOutput", "KillBash", "KillShell"})
+EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
+RULE_ARGUMENT = {"Bash": "command", "Read": "file_path", "Edit": "file_path", "Write": "file_path",
+                 "MultiEdit": "file_path", "NotebookEdit": "notebook_path", "WebFetch": "url", "WebSearch": "query"}
+
+
+def rule_matches(rule: str, tool: str, tool_input: Mapping[str, Any]) -> bool:
+    """Whether a permission rule in Claude Code's syntax ("Bash", "Bash(ls:*)",
+    "WebFetch(domain:example.com)", "Read(docs/*)") covers this call.
+
+    Close to Claude Code's own matching, which stays the judge of what runs:
+    this only names the likely reason on the tool's line.
+    """
+    name, paren, specifier = rule.strip().partition("(")
+    if name != tool:
+        return False
+    if not paren or specifier in (")", "*)"):
+        return True
+    specifier = specifier[:-1] if specifier.endswith(")") else specifier
+    value = str(tool_input.get(RULE_ARGUMENT.get(tool, ""), "") or "")
+    if specifier.startswith("domain:"):
+        host, domain = (urlsplit(value).hostname or ""), specifier[len("domain:"):]
+        return host == domain or (domain.startswith("*.") and host.endswith(domain[1:]))
+    if specifier.endswith(":*"):
+        prefix = specifier[:-2]
+        return value == prefix or value.startswith(prefix + " ")
+    return fnmatch.fnmatchcase(value, specifier) or fnmatch.fnmatchcase(value.rsplit("/", 1)[-1], specifier)
+
+
+def unasked_reason(tool: str, tool_input: Mapping[str, Any], rules: TurnRules) -> str:
+    """Why Claude Code ran this call without asking, as one of the reasons above.
+
+    The CLI calls ``can_use_tool`` only when it would ask; a call that never
+    came through it was let through by the agent's settings (its rules, its
+    permission mode) or by Claude Code itself (tools that only read, and Bash
+    commands it knows to be read-only).
+    """
+    if rules.permission_mode == "bypassPermissions":
+        return ALL_ALLOWED
+    if any(rule_matches(rule, tool, tool_input) for rule in rules.allowed_tools):
+        return PRE_APPROVED
+    if rules.permission_mode == "acceptEdits" and tool in EDIT_TOOLS:
+        return EDITS_ALLOWED
+    if tool in READ_ONLY_TOOLS:
+        return READ_ONLY_TOOL
+    if tool == "Bash":
+        return READ_ONLY_COMMAND
+    return NEVER_ASKS
+
+
 class TurnTranslator:
     """Reads one turn's SDK messages, in the order they came, into events."""
 
@@ -178,6 +249,9 @@ class TurnTranslator:
         self._cli_cost_before = cli_cost_before
         self._streamed: set[str] = set()  # answers whose text came as stream events already
         self._text_blocks: set[int] = set()  # indexes of the streamed answer's text blocks
+        self._tools: dict[str, tuple[str, Mapping[str, Any]]] = {}  # tool_use id -> (tool, input)
+        self._asked: set[str] = set()  # tool calls someone was asked about
+        self._session_allowed: set[str] = set()  # tool calls the person had allowed for the session
 
     def read(self, message: Any) -> tuple[Event, ...]:
         sdk = self._sdk
@@ -190,8 +264,8 @@ class TurnTranslator:
         if isinstance(message, sdk.UserMessage):
             if not isinstance(message.content, list):
                 return ()
-            return tuple(ToolFinished(block.tool_use_id, tool_output(block.content), bool(block.is_error))
-                         for block in message.content if isinstance(block, sdk.ToolResultBlock))
+            return tuple(self._tool_finished(block) for block in message.content
+                         if isinstance(block, sdk.ToolResultBlock))
         if isinstance(message, sdk.ResultMessage):
             return (self._result(message),)
         if isinstance(message, sdk.SystemMessage):
@@ -199,9 +273,27 @@ class TurnTranslator:
         return ()
 
     def permission(self, tool: str, tool_input: Mapping[str, Any] | None,
-                   answer: concurrent.futures.Future) -> PermissionAsked:
+                   answer: concurrent.futures.Future, tool_use_id: str | None = None) -> PermissionAsked:
         """The event for the SDK's ``can_use_tool`` callback: Claude asks to run ``tool``."""
-        return PermissionAsked(tool, _frozen(tool_input), self.rules.headless_permission, answer)
+        if tool_use_id:
+            self._asked.add(tool_use_id)
+        return PermissionAsked(tool, _frozen(tool_input), self.rules.headless_permission, answer, tool_use_id)
+
+    def allowed_for_session(self, tool_use_id: str | None) -> None:
+        """``can_use_tool`` let this call run because the person allowed its tool for the session."""
+        if tool_use_id:
+            self._session_allowed.add(tool_use_id)
+
+    def _tool_finished(self, block: Any) -> ToolFinished:
+        call_id, is_error = block.tool_use_id, bool(block.is_error)
+        reason = None
+        if call_id in self._session_allowed:
+            reason = SESSION
+        elif call_id not in self._asked and call_id in self._tools:
+            tool, tool_input = self._tools[call_id]
+            if not (is_error and any(rule_matches(rule, tool, tool_input) for rule in self.rules.disallowed_tools)):
+                reason = unasked_reason(tool, tool_input, self.rules)
+        return ToolFinished(call_id, tool_output(block.content), is_error, reason)
 
     # -- per kind of message -------------------------------------------------
     def _stream_event(self, event: dict[str, Any]) -> tuple[Event, ...]:
@@ -232,7 +324,9 @@ class TurnTranslator:
                     events.append(Text(block.text))
                 events.append(TextEnded())
             elif isinstance(block, sdk.ToolUseBlock):
-                events.append(ToolStarted(block.id, block.name, _frozen(block.input)))
+                started = ToolStarted(block.id, block.name, _frozen(block.input))
+                self._tools[block.id] = (started.name, started.tool_input)
+                events.append(started)
             # ThinkingBlock: the cell shows the answer and the tools, not the model's reasoning.
         return tuple(events)
 

@@ -28,13 +28,17 @@ from .agent import agent_folder, settings_file
 from .conversation import Conversation, Turn
 from .events import PermissionAsked, ToolFinished, ToolStarted, TurnFailed, TurnFinished, TurnUsage, turn_over
 from .failures import TurnError
-from .magics import UnknownMagic, help_text, parse_cell
+from .magics import UnknownMagic, folder_for_people, help_text, parse_cell
 from .render import CellOutput, tool_summary
 from .network import ALLOW_ENV, NETWORK_ENV, AgentNetwork, allow_list
 from .sandbox import SANDBOX_ENV, Sandbox
 from .session_memory import SessionMemory, default_state_dir
 
 INTERRUPT = object()  # put on a turn's queue when the person presses stop
+# The permission question, asked through Jupyter's ordinary input request so that any front end can
+# answer by typing. Our JupyterLab extension recognises this exact form and shows buttons instead
+# (lab_extension/src/permission.ts, PERMISSION_PROMPT: keep the two in step; a test checks they are).
+PERMISSION_PROMPT = "Allow {summary}?  y = once, a = always this session, n = no: "
 SHUTDOWN_FLUSH_TIMEOUT = 0.2  # seconds an output flush may wait once the kernel is shutting down
 
 
@@ -275,7 +279,7 @@ class ClaudeKernel(Kernel):
             t = conversation.snapshot().totals
             self._say(
                 f"Session: {t.session_id or '(none yet)'}\n"
-                f"Agent folder: {conversation.folder}\n"
+                f"Agent folder: {folder_for_people(conversation.folder)}\n"
                 f"Turns: {t.turns}\nTokens: {t.input_tokens:,} in / {t.output_tokens:,} out\n"
                 f"Cost: {format_usd(t.cost_usd)}"
             )
@@ -367,15 +371,16 @@ class ClaudeKernel(Kernel):
             return
         out.flush()
         try:
-            reply = self.raw_input(f"Allow {summary}?  y = once, a = always this session, n = no: ")
+            reply = self.raw_input(PERMISSION_PROMPT.format(summary=summary))
         except (EOFError, KeyboardInterrupt):
             reply = "n"
         choice = reply.strip().lower()
         if choice in ("a", "always"):
-            out.note(f"Allowed for this session: {request.tool}")
+            out.decision(f"Allowed for this session: {request.tool}")
             request.answer.set_result(("session", ""))
         elif choice in ("y", "yes", "once"):
+            out.decision(f"Allowed once: {summary}")
             request.answer.set_result(("allow", ""))
         else:
-            out.note(f"Denied: {summary}")
+            out.decision(f"Denied: {summary}")
             request.answer.set_result(("deny", "The person denied this tool call."))

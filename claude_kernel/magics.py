@@ -6,7 +6,9 @@ notebook; everything after them is the prompt.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 MAGICS = {
     "new": "%new: forget this notebook's conversation and start a fresh Claude session",
@@ -44,3 +46,16 @@ def parse_cell(code: str) -> Cell:
 
 def help_text() -> str:
     return "\n".join(MAGICS.values())
+
+
+def folder_for_people(folder: Path, home: str | None = None) -> str:
+    """The agent's folder as its owner knows it, from their home (``~/agents/newsletter-writer``):
+    the server's absolute path says nothing to them (and names the machine's layout)."""
+    home = home if home is not None else os.path.expanduser("~")
+    for base in dict.fromkeys((Path(home), Path(os.path.realpath(home)))):  # the folder is resolved
+        try:
+            inside = Path(folder).relative_to(base)
+        except ValueError:
+            continue
+        return "~" if inside == Path(".") else f"~/{inside.as_posix()}"
+    return str(folder)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 
 from oma_contract.money import format_usd
 
+from . import events
 from .events import Notice, Retrying, Text, TextEnded, ToolFinished, ToolStarted, TurnUsage, tool_output
 
 Send = Callable[[str, dict[str, Any]], None]
@@ -92,16 +93,37 @@ def retry_line(retry: Retrying) -> str:
             f"(attempt {attempt})…")
 
 
-def tool_bundle(summary: str, state: str, preview: str | None) -> dict[str, str]:
-    """The display data of one tool call; ``state`` is ▸ running, ✓ done, ✗ failed."""
+# Why a tool ran although nobody was asked, in words (events.unasked_reason names the reason).
+WITHOUT_ASKING = {
+    events.SESSION: "you allowed {tool} for this session",
+    events.PRE_APPROVED: "pre-approved in the agent's settings",
+    events.ALL_ALLOWED: "the agent may use every tool without asking",
+    events.EDITS_ALLOWED: "the agent may change files without asking",
+    events.READ_ONLY_TOOL: "it only reads, so Claude Code does not ask",
+    events.READ_ONLY_COMMAND: "a read-only command, which Claude Code runs without asking",
+    events.NEVER_ASKS: "Claude Code does not ask before this tool",
+}
+
+
+def without_asking(reason: str | None, tool: str) -> str | None:
+    """``reason`` (events' name for why a call ran unasked) as the words on the tool's line."""
+    words = WITHOUT_ASKING.get(reason or "")
+    return f"ran without asking: {words.format(tool=tool)}" if words else None
+
+
+def tool_bundle(summary: str, state: str, preview: str | None, why: str | None = None) -> dict[str, str]:
+    """The display data of one tool call; ``state`` is ▸ running, ✓ done, ✗ failed; ``why``
+    says why it ran without asking anyone."""
     plain = f"{state} {summary}"
+    line = plain + (f" · {why}" if why else "")
+    why_html = f" <span class='claude-tool-why'>· {html.escape(why)}</span>" if why else ""
     if preview is None:
-        return {"text/plain": plain, "text/html": f"<div class='claude-tool'><code>{html.escape(plain)}</code></div>"}
+        return {"text/plain": line, "text/html": f"<div class='claude-tool'><code>{html.escape(plain)}</code>{why_html}</div>"}
     body = html.escape(preview) if preview else "<i>(no output)</i>"
     return {
-        "text/plain": plain + ("\n  " + preview.replace("\n", "\n  ") if preview else ""),
+        "text/plain": line + ("\n  " + preview.replace("\n", "\n  ") if preview else ""),
         "text/html": (
-            f"<details class='claude-tool'><summary><code>{html.escape(plain)}</code></summary>"
+            f"<details class='claude-tool'><summary><code>{html.escape(plain)}</code>{why_html}</summary>"
             f"<pre style='max-height:16em;overflow:auto'>{body}</pre></details>"
         ),
     }
@@ -117,7 +139,7 @@ class CellOutput:
         self._text_id: str | None = None
         self._last_draw = 0.0
         self._dirty = False
-        self._tools: dict[str, tuple[str, str]] = {}  # tool_use id -> (display id, summary)
+        self._tools: dict[str, tuple[str, str, str]] = {}  # tool_use id -> (display id, summary, tool)
         self._status_id: str | None = None
 
     def show(self, event: Text | TextEnded | ToolStarted | ToolFinished | Retrying | Notice) -> None:
@@ -129,7 +151,7 @@ class CellOutput:
         elif isinstance(event, ToolStarted):
             self.tool_started(event.tool_use_id, event.name, event.tool_input)
         elif isinstance(event, ToolFinished):
-            self.tool_finished(event.tool_use_id, event.output, event.is_error)
+            self.tool_finished(event.tool_use_id, event.output, event.is_error, event.ran_without_asking)
         elif isinstance(event, Retrying):
             self.status(retry_line(event))
         elif isinstance(event, Notice):
@@ -173,20 +195,27 @@ class CellOutput:
         self.clear_status()
         summary = tool_summary(name, tool_input, self.folder)
         display_id = f"claude-tool-{next(_display_ids)}"
-        self._tools[tool_use_id] = (display_id, summary)
+        self._tools[tool_use_id] = (display_id, summary, name)
         self._display(tool_bundle(summary, "▸", None), display_id)
 
-    def tool_finished(self, tool_use_id: str, content: Any, is_error: bool) -> None:
+    def tool_finished(self, tool_use_id: str, content: Any, is_error: bool, ran_without_asking: str | None = None) -> None:
         if tool_use_id not in self._tools:
             return
-        display_id, summary = self._tools[tool_use_id]
-        self._display(tool_bundle(summary, "✗" if is_error else "✓", result_preview(content)), display_id, update=True)
+        display_id, summary, tool = self._tools[tool_use_id]
+        self._display(tool_bundle(summary, "✗" if is_error else "✓", result_preview(content),
+                                  without_asking(ran_without_asking, tool)), display_id, update=True)
 
     # -- notes ---------------------------------------------------------------
     def note(self, text: str) -> None:
         """A line for the person that stays in the cell (stderr, so it stands apart)."""
         self.end_text()
         self.send("stream", {"name": "stderr", "text": text.rstrip("\n") + "\n"})
+
+    def decision(self, text: str) -> None:
+        """What the person answered to a permission question: a plain line of the cell, not the
+        stderr colour of a warning, since nothing went wrong."""
+        self.end_text()
+        self._display({"text/plain": text})
 
     def status(self, text: str) -> None:
         """A transient line (e.g. a retry in progress), replaced by what comes next."""

@@ -1,0 +1,8 @@
+/** oh-my-agent's JupyterLab extension: JupyterLab set up for people who do not code. */
+
+import { notebookFactory } from './factory';
+import { agentsLauncher } from './launcher';
+import { phoneLayout, phoneWorkspace } from './phone';
+import { claudePlaceholder } from './placeholder';
+
+export default [notebookFactory, agentsLauncher, claudePlaceholder, phoneWorkspace, phoneLayout];

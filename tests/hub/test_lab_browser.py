@@ -1,0 +1,232 @@
+"""JupyterLab as a person who does not code meets it, in headless Chromium on a real hub: the
+permission question as buttons in the cell (and still by keyboard), the agents first in the
+launcher, the placeholder of an empty Claude cell, no news pop-up, and a phone visit that leaves
+the desktop's layout alone. Real JupyterLab with our extension, real kernel and Claude Code CLI,
+the fake model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.browser import ARTIFACTS, DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401
+from tests.fake_model import say, use_tool
+from tests.hub.conftest import ADMIN
+from tests.polling import wait_for
+
+AGENT = {"name": "Newsletter writer", "description": "Writes the weekly newsletter from the shop's news.",
+         "instructions": "Be brief.", "status": "active"}
+NEWS_QUESTION = "Would you like to get notified about official Jupyter news?"
+LOAD = 120_000  # ms: JupyterLab's first load on a busy machine
+
+
+def sign_in(page, hub, email: str) -> None:
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", email)
+    page.click("#login_submit")
+    page.wait_for_url(f"{hub.url}/hub/home")
+
+
+def person_with_agent(hub, name: str) -> tuple[str, str]:
+    """A person in the beta, their server running, with the agent "Newsletter writer": (email, token)."""
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    email, token = hub.person_with_server(admin_token, name)
+    created = hub.api(token, "POST", f"/user/{email}/api/agents", json=AGENT)
+    assert created.status_code == 201, created.text
+    return email, token
+
+
+def open_lab(page, hub, email: str) -> None:
+    sign_in(page, hub, email)
+    page.goto(f"{hub.url}/user/{email}/lab")
+    page.wait_for_selector(".jp-LabShell", timeout=LOAD)
+    page.wait_for_selector(".jp-LauncherCard", timeout=LOAD)
+
+
+def open_agent_notebook(page, card_text: str = "Newsletter writer") -> None:
+    page.locator(".jp-LauncherCard", has_text=card_text).first.click()
+    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=LOAD)
+    page.get_by_text("Newsletter writer | Idle").wait_for(timeout=LOAD)  # the status bar: kernel ready
+
+
+def run_cell(page, prompt: str) -> None:
+    editor = page.locator(".jp-Notebook .jp-Cell .cm-content").last
+    editor.click()
+    page.keyboard.type(prompt)
+    page.keyboard.press("Shift+Enter")
+
+
+def in_viewport(page, locator) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] >= 0 \
+        and box["x"] + box["width"] <= size["width"] + 1
+
+
+def our_axe_violations(page, selector: str) -> list[dict]:
+    """axe-core's serious and critical findings inside our own widgets (``selector``)."""
+    axe_violations(page)  # loads axe-core into the page
+    result = page.evaluate("async (s) => await axe.run({include: [[s]]}, {resultTypes: ['violations']})", selector)
+    return [{"rule": v["id"], "impact": v["impact"], "where": [" ".join(n["target"]) for n in v["nodes"][:5]]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def report_axe(page, request, state: str) -> list[dict]:
+    """JupyterLab's own page, scanned whole, kept beside the screenshots (its findings are JupyterLab's)."""
+    found = axe_violations(page)
+    path = ARTIFACTS / "axe" / f"{request.node.name}-{state}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(found, indent=2))
+    return found
+
+
+def shows_a_notebook(layout: dict | None) -> bool:
+    return str(((layout or {}).get("main") or {}).get("current", "")).startswith("notebook:")
+
+
+def shell_mode(page) -> str:
+    return page.evaluate("document.querySelector('.jp-LabShell').dataset.shellMode")
+
+
+def saved_layout(hub, token: str, email: str, workspace: str) -> dict | None:
+    answer = hub.api(token, "GET", f"/user/{email}/lab/api/workspaces/{workspace}")
+    if answer.status_code != 200:
+        return None
+    return answer.json()["data"].get("layout-restorer:data")
+
+
+def test_desktop_launcher_placeholder_and_permission_buttons(hub, chromium, fake_model, request):
+    email, _ = person_with_agent(hub, "writer")
+    context = chromium.new_context(viewport=DESKTOP, locale="en-US")
+    page = context.new_page()
+    open_lab(page, hub, email)
+
+    # The launcher leads with the person's agents, each with its description; Python and the terminal follow.
+    page.wait_for_selector('.jp-LauncherCard[data-category="Your agents"]', timeout=LOAD)
+    sections = page.locator(".jp-Launcher-sectionTitle").all_inner_texts()
+    assert sections[0] == "Your agents" and sections.index("Notebook") > 0, sections
+    card = page.locator('.jp-LauncherCard[data-category="Your agents"]', has_text="Newsletter writer")
+    assert card.is_visible() and card.get_attribute("title") == AGENT["description"]
+    shown = card.locator(".jp-LauncherCard-label").evaluate("label => getComputedStyle(label, '::after').content")
+    assert AGENT["description"] in shown
+    assert page.locator('.jp-LauncherCard[data-category="Notebook"]', has_text="Python 3").is_visible()
+    assert not page.locator('.jp-LauncherCard[data-category="Notebook"][title="Claude · Newsletter writer"]').is_visible()
+    if "Other" in sections:
+        assert page.locator('.jp-LauncherCard[data-category="Other"]', has_text="Terminal").count() == 1
+    page.wait_for_timeout(2000)  # JupyterLab asks about its news right after loading, when it asks
+    assert page.get_by_text(NEWS_QUESTION).count() == 0
+    screenshot(page, request, "launcher")
+
+    # An empty cell of the agent's notebook says whom it asks.
+    open_agent_notebook(page)
+    assert page.locator(".jp-Notebook .jp-Cell .cm-placeholder").first.inner_text() == "Ask Newsletter writer…"
+    screenshot(page, request, "empty-notebook")
+
+    # A tool that needs permission: buttons in the cell, in view; allowing once lets it run.
+    fake_model.script(use_tool("Bash", {"command": "touch hello.txt"}), say("Created hello.txt."))
+    run_cell(page, "Make hello.txt")
+    prompt = page.locator(".oma-PermissionPrompt")
+    prompt.wait_for(timeout=90_000)
+    page.wait_for_timeout(600)  # the smooth scroll into view
+    assert in_viewport(page, prompt)
+    assert "Claude wants to use Bash" in prompt.inner_text() and "touch hello.txt" in prompt.inner_text()
+    assert [b.strip() for b in prompt.locator("button").all_inner_texts()] == [
+        "Allow once", "Allow Bash for this session", "Deny"]
+    assert page.get_by_text("↑↓ for history").count() == 0
+    screenshot(page, request, "permission-asked")
+    assert our_axe_violations(page, ".oma-PermissionPrompt") == []
+    report_axe(page, request, "permission-asked")
+    prompt.get_by_role("button", name="Allow once").click()
+    page.locator(".jp-OutputArea-output", has_text="Created hello.txt.").wait_for(timeout=90_000)
+    outputs = page.locator(".jp-Notebook .jp-Cell").first.inner_text()
+    assert "✓ Bash: touch hello.txt" in outputs and "Allowed once: Bash: touch hello.txt" in outputs
+    page.locator(".oma-PermissionPrompt").wait_for(state="detached", timeout=10_000)  # gave way to its answer
+    screenshot(page, request, "permission-allowed")
+
+    # A read-only command runs without asking, and its line says why.
+    fake_model.script(use_tool("Bash", {"command": "ls -la"}), say("Here are the files."))
+    run_cell(page, "Which files are there?")
+    page.locator(".jp-OutputArea-output", has_text="Here are the files.").wait_for(timeout=90_000)
+    line = page.locator(".claude-tool", has_text="Bash: ls -la").first
+    assert "ran without asking: a read-only command" in line.inner_text()
+
+    # The keyboard still answers: n and Enter deny.
+    fake_model.script(use_tool("Bash", {"command": "touch second.txt"}), say("I did not create it."))
+    run_cell(page, "Make second.txt")
+    prompt = page.locator(".oma-PermissionPrompt")
+    prompt.wait_for(timeout=90_000)
+    prompt.locator("input").focus()
+    page.keyboard.type("n")
+    page.keyboard.press("Enter")
+    page.locator(".jp-OutputArea-output", has_text="I did not create it.").wait_for(timeout=90_000)
+    assert page.locator(".jp-Cell", has_text="Denied: Bash: touch second.txt").count() == 1
+    screenshot(page, request, "permission-denied-by-keyboard")
+    context.close()
+
+
+def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_model, request):
+    email, token = person_with_agent(hub, "mobile")
+    desktop = chromium.new_context(viewport=DESKTOP, locale="en-US")
+    page = desktop.new_page()
+    open_lab(page, hub, email)
+    open_agent_notebook(page)
+    assert shell_mode(page) == "multiple-document"
+    left_open = page.locator("#jp-left-stack").is_visible()
+    wait_for(lambda: shows_a_notebook(saved_layout(hub, token, email, "default")), 30)
+    desktop_layout = saved_layout(hub, token, email, "default")
+    desktop.close()
+
+    phone = chromium.new_context(viewport=PHONE, locale="ko-KR", is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    open_lab(page, hub, email)
+    assert shell_mode(page) == "single-document"
+    assert not page.locator("#jp-left-stack").is_visible()  # the file browser does not cover the notebook
+    page.locator('.jp-LauncherCard[data-category="내 에이전트"]', has_text="Newsletter writer").wait_for(timeout=LOAD)
+    screenshot(page, request, "phone-launcher")
+    open_agent_notebook(page)
+    assert not page.locator("#jp-left-stack").is_visible()
+    assert page.locator(".jp-Notebook .jp-Cell .cm-placeholder").first.inner_text() == "Newsletter writer에게 물어보세요…"
+    # A long answer first, so that the next question arrives below the bottom of the screen.
+    fake_model.script(say("".join(f"Idea {n} for the newsletter.\n\n" for n in range(1, 61)), chunk=400))
+    run_cell(page, "Give me sixty ideas")
+    page.locator(".jp-OutputArea-output", has_text="Idea 60 for").wait_for(timeout=90_000)
+    fake_model.script(use_tool("Bash", {"command": "touch phone.txt"}), say("Made phone.txt."))
+    run_cell(page, "Make phone.txt")
+    prompt = page.locator(".oma-PermissionPrompt")
+    prompt.wait_for(timeout=90_000)
+    page.wait_for_timeout(600)
+    assert in_viewport(page, prompt)
+    assert "Claude가 Bash 도구를 쓰려고 합니다" in prompt.inner_text()
+    assert [b.strip() for b in prompt.locator("button").all_inner_texts()] == [
+        "이번만 허용", "이 세션 동안 Bash 허용", "거부"]
+    assert prompt.evaluate("p => p.scrollWidth <= p.clientWidth + 1")  # nothing cut off at 390 px
+    screenshot(page, request, "phone-permission-asked")
+    assert our_axe_violations(page, ".oma-PermissionPrompt") == []
+    report_axe(page, request, "phone-permission-asked")
+    prompt.get_by_role("button", name="이 세션 동안 Bash 허용").click()
+    page.locator(".jp-OutputArea-output", has_text="Made phone.txt.").wait_for(timeout=90_000)
+    assert page.locator(".jp-Cell", has_text="Allowed for this session: Bash").count() == 1
+    screenshot(page, request, "phone-permission-allowed")
+    wait_for(lambda: shows_a_notebook(saved_layout(hub, token, email, "default-phone")), 30)
+    phone.close()
+
+    # The phone's layout went to a workspace of its own; the desktop's is as the desktop left it.
+    assert saved_layout(hub, token, email, "default-phone")["left"]["collapsed"] is True
+    assert saved_layout(hub, token, email, "default") == desktop_layout
+    desktop = chromium.new_context(viewport=DESKTOP, locale="en-US")
+    page = desktop.new_page()
+    sign_in(page, hub, email)
+    page.goto(f"{hub.url}/user/{email}/lab")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=LOAD)
+    assert shell_mode(page) == "multiple-document"
+    assert page.locator("#jp-left-stack").is_visible() == left_open
+    screenshot(page, request, "desktop-after-phone")
+    desktop.close()
+
+
+@pytest.fixture(autouse=True)
+def _model_reset(fake_model):
+    fake_model.reset()
+    yield
+    fake_model.reset()
