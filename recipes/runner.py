@@ -5,9 +5,9 @@ through nbclient: every code cell in order, with no one to ask for
 permissions (nbclient sends no stdin), so the agent's headless policy answers
 tool requests and the cells say what was denied. The parameters given are
 injected after the parameters cell as papermill does. The run notebook
-``runs/<recipe>-<time>.ipynb`` is written before the first cell and again
-after each, so a failed or cancelled run still leaves it, the failing cell
-holding its error. Each cell's provenance is lifted from the kernel's footer
+``runs/<recipe>-<time>.ipynb`` is written before the first cell, after cells
+(every few seconds) and at the end, so a failed or cancelled run still leaves
+it, the failing cell holding its error. Each cell's provenance is lifted from the kernel's footer
 into the cell's metadata, and the run's record (parameters, recipe and
 version, start, end, total cost) into the notebook's.
 
@@ -18,6 +18,7 @@ the run notebook gives every run a fresh session, never the author's.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -40,6 +41,7 @@ from .notebook import code_cells, declared_parameters, inject_parameters, lift_p
 log = logging.getLogger("oh-my-agent.recipes")
 
 RUNS_FOLDER = "runs"
+WRITE_EVERY = 2.0  # seconds between writes of the run notebook while it runs (the page's progress is live)
 DEFAULT_CELL_TIMEOUT = 1800.0  # seconds; the kernel itself stops a turn that stalls long before this
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -107,6 +109,7 @@ class RecipeRun:
         self.progress = Progress()
         self._cancelled = asyncio.Event()
         self._client: NotebookClient | None = None
+        self._written_at = 0.0
         self.nb: Any = None
 
     def prepare(self) -> "RecipeRun":
@@ -140,13 +143,22 @@ class RecipeRun:
         self.nb.metadata[RECIPE_KEY] = {**(recipe if isinstance(recipe, dict) else {}),
                                         "run": record.model_dump(mode="json")}
 
-    def _write(self) -> None:
-        """Write the run notebook whole or not at all (a reader never sees half of it)."""
+    def _write(self, final: bool = True) -> None:
+        """Write the run notebook whole or not at all (a reader never sees half of it). Between cells it is
+        written at most every WRITE_EVERY seconds and without nbformat's validation (tens of milliseconds a
+        time); the first and last writes are validated."""
         assert self.output is not None
+        now = time.monotonic()
+        if not final and now - self._written_at < WRITE_EVERY:
+            return
         self.output.parent.mkdir(parents=True, exist_ok=True)
         partial = self.output.with_name(f".{self.output.name}.partial")
-        nbformat.write(self.nb, str(partial))
+        if final:
+            nbformat.write(self.nb, str(partial))
+        else:
+            partial.write_text(json.dumps(self.nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         os.replace(partial, self.output)
+        self._written_at = now
 
     def _tell(self) -> None:
         if self.on_progress:
@@ -184,15 +196,14 @@ class RecipeRun:
                     self._tell()
                     started = time.monotonic()
                     try:
-                        reply = await client.async_execute_cell(cell, index)
+                        await client.async_execute_cell(cell, index)
                     except (CellExecutionError, CellTimeoutError) as err:
                         status, error = RunStatus.FAILED, f"Cell {k} of {progress.cells} failed: {_first_line(err)}"
                         self._account(cell, started, "error")
                         break
                     self._account(cell, started, "stopped" if self._cancelled.is_set() else "ok")
                     self._record(RunStatus.RUNNING)
-                    self._write()
-                    del reply
+                    self._write(final=False)
         except NoSuchKernel:
             status = RunStatus.FAILED
             error = (f"This recipe's kernel {self.kernel_name} is not on your server: its agent does not exist "

@@ -16,6 +16,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from oma_contract import AGENT_LIMITS, AgentCreate, AgentStatus, PermissionMode
 
 from .dashboard_text import dashboard_text, request_language
+from .runs import run_routes
 from .workspace import Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
@@ -181,4 +182,5 @@ def routes() -> list[tuple[str, type]]:
         (r"api/agents/([^/]+)/sessions", AgentSessionsAPI),
         (r"api/agent-options", AgentOptionsAPI),
         (r"agents/?", Dashboard),
+        *run_routes(),  # recipe runs: the Run form, the runs page and their API (runs.py)
     ]

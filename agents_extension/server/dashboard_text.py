@@ -68,6 +68,7 @@ TEXT = {
     "hub": N_("Hub home"),
     "lab": N_("JupyterLab"),
     "saved": N_("Saved."),
+    "runs": N_("Runs"),  # the recipe runs page (runs.py)
 }
 
 
