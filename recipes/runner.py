@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import nbformat
-from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -118,6 +118,12 @@ class RecipeRun:
         if not kernel:
             raise RecipeError("kernel", f"{self.recipe.name} names no kernel: open it, pick its agent's kernel, "
                                         "save it, and run it again.")
+        try:
+            KernelSpecManager().get_kernel_spec(kernel)
+        except NoSuchKernel:
+            raise RecipeError("kernel", f"This recipe's kernel {kernel} is not on your server: its agent does not "
+                                        "exist here. Create the agent from the recipe (its Run page offers to), "
+                                        "then run it again.") from None
         declared = declared_parameters(nb)
         self.values = merge(declared, self.given)
         self.version = recipe_version(nb)

@@ -123,6 +123,14 @@ def test_bad_parameters_are_refused_before_anything_runs(claude_env, model, tmp_
     assert model.requests == [] and not (tmp_path / "runs").exists()
 
 
+def test_a_recipe_whose_agent_is_not_here_is_refused_saying_how_to_get_it(claude_env, model, tmp_path):
+    write(tmp_path / "theirs.ipynb", recipe("Hello", kernel={"name": "claude-their-agent", "language": "markdown",
+                                                             "display_name": "Claude · Theirs"}))
+    done = run_command("theirs.ipynb", cwd=tmp_path)
+    assert done.returncode == 2 and "kernel claude-their-agent is not on your server" in done.stderr
+    assert "Create the agent from the recipe" in done.stderr and model.requests == []
+
+
 async def test_a_run_can_be_cancelled_mid_cell_and_still_writes_its_notebook(claude_env, model, tmp_path):
     path = write(tmp_path / "r.ipynb", recipe("First", "Second, which stalls", "Third"))
     model.script(say("One."), stall("Thinking"))
