@@ -15,6 +15,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from .dashboard_page import render_dashboard
 from .dashboard_text import request_language
+from .runs import run_routes
 from .workspace import Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
@@ -191,6 +192,7 @@ def routes() -> list[tuple[str, type]]:
         (r"api/agent-options", AgentOptionsAPI),
         (r"agents/?", Dashboard),
         (r"api/usage/me", _usage_api()),
+        *run_routes(),  # recipe runs: the Run form, the runs page and their API (runs.py)
     ]
 
 

@@ -16,6 +16,7 @@ import os
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from tornado.web import HTTPError
 
+from .recipe_saving import keep_recipe_metadata
 from .workspace import AGENTS_FOLDER, TRASH
 
 
@@ -31,7 +32,12 @@ class LinkLeavesAgentFolder(HTTPError, PermissionError):
 
 
 class AgentFilesManager(AsyncLargeFileManager):
-    """jupyter_server's default contents manager, refusing links that lead out of an agent's folder."""
+    """jupyter_server's default contents manager, refusing links that lead out of an agent's folder,
+    and keeping a notebook's agent definition and cells' provenance on save (recipe_saving.py)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.register_pre_save_hook(keep_recipe_metadata)
 
     def _get_os_path(self, path: str) -> str:
         """Extends FileManagerMixin._get_os_path (used for every read, save, rename, delete and

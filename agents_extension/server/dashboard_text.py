@@ -127,6 +127,7 @@ TEXT = {
                         "latest, then make your change again."),
     "error_monthly_limit_usd": N_("Give an amount from 0 to %(limit)s US dollars, or leave it empty for no monthly limit."),
     "error_other": N_("It could not be saved: %(reason)s"),
+    "runs": N_("Runs"),  # the recipe runs page (runs.py)
 }
 
 

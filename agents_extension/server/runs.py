@@ -1,0 +1,290 @@
+"""Recipe runs from a person's server: the Run form, the runs page and their API.
+
+``/agents/run?path=<notebook>`` shows one field per parameter of the recipe
+and starts a headless run of it (recipes.runner) in this server, on the
+notebook's agent kernel; the page shows "cell k of n" as the run goes and can
+cancel it. When the recipe's agent is not on this server (a notebook someone
+shared), the page offers to create it from the definition the notebook
+carries (oma_contract.recipe), through the agents service, and points the
+notebook at the new agent's kernel. ``/agents/runs`` lists past runs (the
+notebooks in ``~/runs``, whose metadata is their record) with status,
+duration and cost, and the ones still going.
+
+API (JSON; errors are ``{"message", "field"}`` with 400/404):
+``POST api/recipe-runs {"path", "parameters": {name: text}}`` → 201 the run;
+``GET api/recipe-runs`` → the runs; ``GET api/recipe-runs/<id>`` → one, with
+its progress; ``DELETE api/recipe-runs/<id>`` → cancels it (202);
+``POST api/recipe-agent {"path"}`` → 201 the agent created from the notebook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from tornado import web
+
+from oma_contract.parameters import ParameterError
+from oma_contract.recipe import RECIPE_KEY, FieldInvalid, RunStatus, notebook_definition
+from recipes.notebook import agent_slug, declared_parameters
+from recipes.runner import RUNS_FOLDER, RecipeError, RecipeRun, read_recipe
+
+from .dashboard_text import CATALOGS, N_, request_language
+from .recipe_saving import agent_record
+
+log = logging.getLogger("oh-my-agent.recipes")
+
+
+# The pages' words, in the server's one catalog (oma-dashboard).
+TEXT = {
+    "run_title": N_("Run a recipe"),
+    "runs_title": N_("Runs"),
+    "agents": N_("My agents"),
+    "lab": N_("JupyterLab"),
+    "intro": N_("Runs every cell of this notebook on a fresh session of its agent, with nobody to ask: "
+                "tools the agent may not use without asking are denied, and the cells say so."),
+    "no_parameters": N_("This recipe has no parameters."),
+    "start": N_("Run"),
+    "cancel": N_("Cancel the run"),
+    "progress": N_("Cell {cell} of {cells}"),
+    "running": N_("running"),
+    "finished": N_("finished"),
+    "failed": N_("failed"),
+    "cancelled": N_("cancelled"),
+    "open_run": N_("Open the run notebook"),
+    "missing_agent": N_("This recipe brings its agent “{name}”, which is not on your server yet."),
+    "tools": N_("It may use these tools without asking: {tools}."),
+    "no_tools": N_("It may use no tool without asking."),
+    "create_agent": N_("Create the agent from this recipe"),
+    "recipe": N_("Recipe"),
+    "status": N_("Status"),
+    "started": N_("Started"),
+    "duration": N_("Duration"),
+    "cost": N_("Cost"),
+    "no_runs": N_("No runs yet. Open a recipe's Run page to start one."),
+    "all_runs": N_("All runs"),
+}
+
+
+def run_text(language: str) -> dict[str, str]:
+    texts = CATALOGS.translations(language)
+    return {key: texts.gettext(message) for key, message in TEXT.items()}
+
+
+class Runs:
+    """The runs this server started and is running (finished ones are read back from their notebooks)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.folder = root / RUNS_FOLDER
+        self.live: dict[str, tuple[RecipeRun, asyncio.Task]] = {}
+
+    def start(self, run: RecipeRun) -> str:
+        run_id = run.output.stem
+        task = asyncio.get_running_loop().create_task(run.run())
+
+        def over(task: asyncio.Task) -> None:
+            # from now on the run notebook, written at the end of every run, is its record
+            self.live.pop(run_id, None)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("Run %s ended badly", run_id, exc_info=task.exception())
+
+        task.add_done_callback(over)
+        self.live[run_id] = (run, task)
+        return run_id
+
+    def describe(self, run_id: str) -> dict[str, Any] | None:
+        if run_id in self.live:
+            run = self.live[run_id][0]
+            return {"id": run_id, "recipe": run.label, "output": self._relative(run.output),
+                    "started_at": run.started.isoformat(), **run.progress.as_json()}
+        path = self.folder / f"{run_id}.ipynb"
+        return self._from_notebook(path) if path.is_file() and "/" not in run_id else None
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def _from_notebook(self, path: Path) -> dict[str, Any] | None:
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            record = nb["metadata"][RECIPE_KEY]["run"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        seconds = None
+        try:
+            if record.get("finished_at"):
+                seconds = (datetime.fromisoformat(record["finished_at"]) -
+                           datetime.fromisoformat(record["started_at"])).total_seconds()
+        except (TypeError, ValueError):
+            pass
+        status = record.get("status")
+        if status == RunStatus.RUNNING:  # written by a run that is no longer going (a server restart)
+            status = RunStatus.FAILED
+        return {"id": path.stem, "recipe": record.get("recipe"), "output": self._relative(path), "status": status,
+                "cell": record.get("cells_done", 0), "cells": record.get("cells", 0),
+                "cost_usd": record.get("cost_usd", 0.0), "error": record.get("error", ""),
+                "started_at": record.get("started_at"), "seconds": seconds}
+
+    def listing(self) -> list[dict[str, Any]]:
+        found = {run_id: self.describe(run_id) for run_id in self.live}
+        if self.folder.is_dir():
+            for path in self.folder.glob("*.ipynb"):
+                if path.stem not in found:
+                    described = self._from_notebook(path)
+                    if described:
+                        found[path.stem] = described
+        return sorted((r for r in found.values() if r), key=lambda r: str(r.get("started_at")), reverse=True)
+
+
+class RecipeHandlerMixin:
+    @property
+    def runs(self) -> Runs:
+        """The server's one Runs, made on first use (runs go in ``runs/`` of the server's root folder)."""
+        return self.settings.setdefault("oma_runs", Runs(Path(self.contents_manager.root_dir).expanduser()))
+
+    def recipe_path(self, path: Any) -> tuple[str, Path]:
+        """The notebook ``path`` names in this server (a contents path), or 400/404 saying what is wrong."""
+        if not isinstance(path, str) or not path.strip().endswith(".ipynb"):
+            raise web.HTTPError(400, "'path' must be the path of a notebook in your server (ending in .ipynb).")
+        path = path.strip().strip("/")
+        os_path = Path(self.contents_manager._get_os_path(path))  # refuses paths out of the root and agents' links
+        if not os_path.is_file():
+            raise web.HTTPError(404, f"There is no notebook at {path}.")
+        return path, os_path
+
+    def refuse(self, field: str, message: str) -> None:
+        self.set_status(400)
+        self.finish({"message": message, "field": field})
+
+
+class RecipeRunsAPI(RecipeHandlerMixin, APIHandler):
+    @web.authenticated
+    async def get(self, run_id: str | None = None) -> None:
+        if run_id is None:
+            self.finish(json.dumps(self.runs.listing()))
+            return
+        described = self.runs.describe(run_id)
+        if described is None:
+            raise web.HTTPError(404, f"There is no run {run_id}.")
+        self.finish(described)
+
+    @web.authenticated
+    async def post(self, run_id: str | None = None) -> None:
+        if run_id is not None:
+            raise web.HTTPError(405)
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            return self.refuse("", "The request body must be JSON: {\"path\": ..., \"parameters\": {...}}.")
+        if not isinstance(body, dict):
+            return self.refuse("", "The request body must be a JSON object with 'path' and 'parameters'.")
+        given = body.get("parameters") or {}
+        if not isinstance(given, dict) or not all(isinstance(v, (str, int, float, bool)) for v in given.values()):
+            return self.refuse("parameters", "'parameters' must be an object of parameter names to values.")
+        path, os_path = self.recipe_path(body.get("path"))
+        run = RecipeRun(os_path, given, runs_dir=self.runs.folder, label=path)
+        try:
+            run.prepare()
+        except (RecipeError, ParameterError) as err:
+            field = err.field if isinstance(err, RecipeError) else f"parameters.{err.field}".rstrip(".")
+            return self.refuse(field, str(err))
+        run_id = self.runs.start(run)
+        self.set_status(201)
+        self.set_header("Location", self.base_url + f"api/recipe-runs/{run_id}")
+        self.finish(self.runs.describe(run_id))
+
+    @web.authenticated
+    async def delete(self, run_id: str | None = None) -> None:
+        if run_id is None or run_id not in self.runs.live:
+            raise web.HTTPError(404, f"There is no run {run_id} going on.")
+        await self.runs.live[run_id][0].cancel()
+        self.set_status(202)
+        self.finish(self.runs.describe(run_id))
+
+
+class RecipeAgentAPI(RecipeHandlerMixin, APIHandler):
+    """Create a recipe's agent on this server, from the definition the notebook carries."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return self.refuse("", "The request body must be a JSON object with 'path'.")
+        path, os_path = self.recipe_path(body.get("path"))
+        nb = read_recipe(os_path)
+        try:
+            definition = notebook_definition(nb.metadata)
+        except FieldInvalid as err:
+            return self.refuse(err.field, f"The notebook's agent cannot be used: {err}")
+        if definition is None:
+            return self.refuse("path", f"{path} carries no agent: open it on an agent's kernel and save it first.")
+        status, _, payload = await self.settings["oma_agents_service"].call(
+            "POST", "api/agents", json.dumps(definition.agent_create()).encode())
+        if status != 201:
+            self.set_status(status)
+            self.set_header("Content-Type", "application/json")
+            return self.finish(payload)
+        agent = json.loads(payload)
+        self.settings["oma_workspace"].sync(agent)
+        # the notebook now opens on the new agent's kernel (its slug may differ from the author's)
+        nb.metadata["kernelspec"] = {"name": f"claude-{agent['slug']}", "display_name": f"Claude · {agent['name']}",
+                                     "language": "markdown"}
+        nbformat.write(nb, str(os_path))
+        self.set_status(201)
+        self.finish(agent)
+
+
+class RunPage(RecipeHandlerMixin, JupyterHandler):
+    @web.authenticated
+    def get(self) -> None:
+        language = request_language(self)
+        path, os_path = self.recipe_path(self.get_argument("path", ""))
+        problem, declared, missing = "", {}, None
+        try:
+            nb = read_recipe(os_path)
+            declared = declared_parameters(nb)
+            slug = agent_slug(nb)
+            definition = notebook_definition(nb.metadata)
+            if slug is not None and agent_record(slug) is None:
+                missing = definition
+                if definition is None:
+                    problem = f"This recipe's kernel claude-{slug} is not on your server and it carries no agent."
+        except (RecipeError, FieldInvalid) as err:
+            problem = str(err)
+        page = self.settings["oma_templates"].get_template("run.html").render(
+            lang=language, text=run_text(language), base_url=self.base_url, path=path, parameters=declared,
+            missing=missing, problem=problem, xsrf_token=self.xsrf_token.decode())
+        self.set_header("Content-Language", language)
+        self.finish(page)
+
+
+class RunsPage(RecipeHandlerMixin, JupyterHandler):
+    @web.authenticated
+    def get(self) -> None:
+        language = request_language(self)
+        page = self.settings["oma_templates"].get_template("runs.html").render(
+            lang=language, text=run_text(language), base_url=self.base_url, runs=self.runs.listing())
+        self.set_header("Content-Language", language)
+        self.finish(page)
+
+
+def run_routes() -> list[tuple[str, type]]:
+    return [
+        (r"api/recipe-runs/?", RecipeRunsAPI),
+        (r"api/recipe-runs/([A-Za-z0-9._-]+)", RecipeRunsAPI),
+        (r"api/recipe-agent", RecipeAgentAPI),
+        (r"agents/run", RunPage),
+        (r"agents/runs", RunsPage),
+    ]
