@@ -14,15 +14,24 @@ Landlock also keeps a confined process from ptrace-ing, and so from reading
 ``/proc/<pid>/environ`` or ``/proc/<pid>/mem`` of, any process outside its
 domain: the kernel and the user server, which hold the hub's token.
 
+Shared memory (``/dev/shm``): Python's multiprocessing (its locks and
+semaphores are named files there) and Chromium need it, and Landlock cannot
+give each agent a /dev/shm of its own (bubblewrap mounts one; Landlock changes
+no mounts). So every confined agent may create, open, write and remove
+regular files in the pod's /dev/shm, but not list it, execute from it or make
+anything else there: a sibling's segment is reachable only by its name, which
+multiprocessing and Chromium make random.
+
 What Landlock (ABI 7) does not cover, and bubblewrap does: a path's metadata
 (``stat``, ``chmod``, ``chown``, ``utime``) outside the allowed folders, and
 the visibility of other processes in ``/proc`` (their command lines, never
 their environment). Claude Code's command lines carry no secret (see
-``sandbox``).
+``sandbox``). docs/deploy-gke.md lists these limits and what bounds them
+(one person per pod).
 
-The system call plumbing is ``network_lock``'s; this module adds the
-filesystem rules. Like that one it uses only the standard library: the
-launcher runs with ``python -I -S`` and loads both by path.
+The system calls are ``landlock``'s; this module adds the filesystem rules.
+Like it, it uses only the standard library: the launcher runs with
+``python -I -S`` and loads both by path.
 """
 
 from __future__ import annotations
@@ -32,9 +41,9 @@ import os
 import sys
 
 try:
-    from . import network_lock as _landlock
-except ImportError:  # loaded by path by the launcher, which registered network_lock first
-    _landlock = sys.modules["claude_kernel_network_lock"]
+    from . import landlock
+except ImportError:  # loaded by path by the sandbox launcher, which loaded landlock first
+    landlock = sys.modules["claude_kernel_landlock"]
 
 # TRUNCATE (ABI 3, Linux 6.2): without it a confined process could still truncate any file its
 # user owns, the agents' settings among them.
@@ -51,6 +60,9 @@ FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 READ = EXECUTE | READ_FILE | READ_DIR
 # Devices the CLI and the agent's shell use; a terminal for tools that open one.
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts")
+# POSIX shared memory, shared by the pod (see above): named files only, never listed or executed.
+SHARED_MEMORY = "/dev/shm"
+SHARED_MEMORY_RIGHTS = READ_FILE | WRITE_FILE | TRUNCATE | MAKE_REG | REMOVE_FILE
 # The kernel's own view of processes (Node reads /proc/self, /proc/meminfo), and the cgroup
 # limits Node sizes its heap from; read only.
 KERNEL_VIEWS = ("/proc", "/sys/fs/cgroup")
@@ -60,7 +72,7 @@ _PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 _LAST_CAPABILITY = "/proc/sys/kernel/cap_last_cap"
 
 
-class FilesystemLockUnavailable(RuntimeError):
+class FilesystemLockUnavailable(landlock.LandlockUnavailable):
     """This Linux kernel (or its seccomp profile) cannot confine a process's files; the message says why."""
 
 
@@ -84,9 +96,9 @@ def handled_rights(abi: int) -> int:
 def probe() -> str | None:
     """Why this process could not confine its files with Landlock, or None when it can."""
     try:
-        abi = _landlock.landlock_abi()
-    except _landlock.NetworkLockUnavailable as err:
-        return str(err)
+        abi = landlock.abi()
+    except landlock.LandlockUnavailable as err:
+        return f"{err} (Linux 6.2 or later is needed)" if "no Landlock" in str(err) else str(err)
     if abi < FILESYSTEM_MIN_ABI:
         return (f"this Linux kernel's Landlock is ABI version {abi}; confining files needs version "
                 f"{FILESYSTEM_MIN_ABI} (Linux 6.2 or later)")
@@ -95,35 +107,30 @@ def probe() -> str | None:
 
 def lock_filesystem(read: list[str], write: list[str], devices: tuple[str, ...] = DEVICES) -> None:
     """Allow this process and its descendants to open only ``read`` (read, list, execute),
-    ``write`` (everything), ``devices`` and the kernel's views; missing paths are skipped.
+    ``write`` (everything), ``devices``, the kernel's views and files in /dev/shm by name;
+    missing paths are skipped.
 
     Raises FilesystemLockUnavailable (nothing applied, or the process must not go on)."""
     problem = probe()
     if problem:
         raise FilesystemLockUnavailable(problem)
-    abi = _landlock.landlock_abi()
-    handled = handled_rights(abi)
-    libc = _landlock._libc()
-    attr = _landlock._RulesetAttr(handled, 0, 0)
+    handled = handled_rights(landlock.abi())
+    libc = landlock.libc()
     try:
-        ruleset = _landlock._check(libc.syscall(_landlock._CREATE_RULESET, ctypes.byref(attr),
-                                                ctypes.c_size_t(ctypes.sizeof(attr)), ctypes.c_uint32(0)),
-                                   "landlock_create_ruleset")
-    except _landlock.NetworkLockUnavailable as err:
+        ruleset = landlock.create_ruleset(libc, handled_fs=handled)
+        try:
+            grants = [(path, READ) for path in (*read, *KERNEL_VIEWS)]
+            grants += [(path, handled) for path in write]
+            grants += [(path, READ | WRITE_FILE | TRUNCATE | IOCTL_DEV) for path in devices]
+            grants.append((SHARED_MEMORY, SHARED_MEMORY_RIGHTS))
+            for path, rights in grants:
+                _allow(libc, ruleset, path, rights & handled)
+            drop_capabilities(libc)
+            landlock.restrict_self(libc, ruleset)
+        finally:
+            os.close(ruleset)
+    except landlock.LandlockUnavailable as err:
         raise FilesystemLockUnavailable(str(err)) from err
-    try:
-        grants = [(path, READ) for path in (*read, *KERNEL_VIEWS)]
-        grants += [(path, handled) for path in write]
-        grants += [(path, READ | WRITE_FILE | TRUNCATE | IOCTL_DEV) for path in devices]
-        for path, rights in grants:
-            _allow(libc, ruleset, path, rights & handled)
-        drop_capabilities(libc)
-        _landlock._check(libc.prctl(_landlock._PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-        _landlock._check(libc.syscall(_landlock._RESTRICT_SELF, ruleset, ctypes.c_uint32(0)), "landlock_restrict_self")
-    except _landlock.NetworkLockUnavailable as err:
-        raise FilesystemLockUnavailable(str(err)) from err
-    finally:
-        os.close(ruleset)
 
 
 def drop_capabilities(libc) -> None:
@@ -148,8 +155,7 @@ def _allow(libc, ruleset: int, path: str, rights: int) -> None:
     try:
         if not os.path.isdir(f"/proc/self/fd/{fd}"):
             rights &= FILE_RIGHTS
-        rule = _PathBeneathAttr(rights, fd)
-        _landlock._check(libc.syscall(_landlock._ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule),
-                                      ctypes.c_uint32(0)), f"landlock_add_rule({path})")
+        landlock.add_rule(libc, ruleset, _RULE_PATH_BENEATH, _PathBeneathAttr(rights, fd),
+                          f"landlock_add_rule({path})")
     finally:
         os.close(fd)

@@ -23,8 +23,8 @@ proxy's port number on any address. The proxy's port is an ephemeral one,
 never one of the platform's (see ``network_proxy``), and in the cluster the
 pod's NetworkPolicy is the second wall.
 
-This module is loaded by the sandbox launcher (``python -I -S``), so it uses
-only the standard library, and by the kernel for ``probe``.
+The Landlock system calls are ``landlock``'s. This module is loaded by the
+sandbox launcher (``python -I -S``), so it uses only the standard library.
 """
 
 from __future__ import annotations
@@ -34,15 +34,19 @@ import errno
 import os
 import platform
 import struct
+import sys
+
+try:
+    from . import landlock
+except ImportError:  # loaded by path by the sandbox launcher, which loaded landlock first
+    landlock = sys.modules["claude_kernel_landlock"]
 
 LANDLOCK_MIN_ABI = 4  # TCP rules
 
-_CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446  # the same on every architecture
-_CREATE_RULESET_VERSION = 1
 _RULE_NET_PORT = 2
 _ACCESS_NET_BIND_TCP, _ACCESS_NET_CONNECT_TCP = 1, 2
 _SCOPE_ABSTRACT_UNIX_SOCKET = 1
-_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
 
 # Per architecture: the audit arch, then the numbers of socket, sendto, sendmsg, sendmmsg,
 # io_uring_setup/enter/register.
@@ -61,19 +65,8 @@ _MSG_FASTOPEN = 0x20000000
 _RET_ALLOW, _RET_ERRNO, _RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
 
 
-class NetworkLockUnavailable(RuntimeError):
+class NetworkLockUnavailable(landlock.LandlockUnavailable):
     """This kernel (or its seccomp profile) cannot lock a process's network; the message says why."""
-
-
-def _libc():
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    return libc
-
-
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
 
 
 class _NetPortAttr(ctypes.Structure):
@@ -82,24 +75,11 @@ class _NetPortAttr(ctypes.Structure):
 
 def landlock_abi() -> int:
     """Landlock's ABI version here; raises NetworkLockUnavailable when there is none."""
-    libc = _libc()
-    version = libc.syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
-    if version < 0:
-        err = ctypes.get_errno()
-        if err == errno.EOPNOTSUPP:
-            raise NetworkLockUnavailable("Landlock is built into this Linux kernel but not enabled "
-                                         "(add 'landlock' to the kernel's lsm= boot parameter)")
-        if err == errno.ENOSYS:
-            raise NetworkLockUnavailable("this Linux kernel has no Landlock (Linux 6.7 or later is needed)")
-        raise NetworkLockUnavailable(f"Landlock cannot be used here: {os.strerror(err)} (a seccomp profile "
-                                     "that refuses the landlock system calls does this)")
-    return version
-
-
-def _check(result: int, what: str) -> int:
-    if result < 0:
-        raise NetworkLockUnavailable(f"{what} failed: {os.strerror(ctypes.get_errno())}")
-    return result
+    try:
+        return landlock.abi()
+    except landlock.LandlockUnavailable as err:
+        raise NetworkLockUnavailable(f"{err} (Linux 6.7 or later is needed)"
+                                     if "no Landlock" in str(err) else str(err)) from err
 
 
 def socket_filter(machine: str | None = None) -> bytes:
@@ -190,21 +170,23 @@ def lock_network(port: int) -> None:
     if abi < LANDLOCK_MIN_ABI:
         raise NetworkLockUnavailable(f"this Linux kernel's Landlock is ABI version {abi}, and TCP rules need "
                                      f"version {LANDLOCK_MIN_ABI} (Linux 6.7 or later)")
-    libc = _libc()
+    libc = landlock.libc()
     code = socket_filter()
-    attr = _RulesetAttr(0, _ACCESS_NET_BIND_TCP | _ACCESS_NET_CONNECT_TCP,
-                        _SCOPE_ABSTRACT_UNIX_SOCKET if abi >= 6 else 0)
-    ruleset = _check(libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
-                                  ctypes.c_uint32(0)), "landlock_create_ruleset")
     try:
-        rule = _NetPortAttr(_ACCESS_NET_CONNECT_TCP, port)
-        _check(libc.syscall(_ADD_RULE, ruleset, _RULE_NET_PORT, ctypes.byref(rule), ctypes.c_uint32(0)),
-               "landlock_add_rule")
-        _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-        _check(libc.syscall(_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)), "landlock_restrict_self")
-    finally:
-        os.close(ruleset)
+        ruleset = landlock.create_ruleset(libc, handled_net=_ACCESS_NET_BIND_TCP | _ACCESS_NET_CONNECT_TCP,
+                                          scoped=_SCOPE_ABSTRACT_UNIX_SOCKET if abi >= 6 else 0)
+        try:
+            landlock.add_rule(libc, ruleset, _RULE_NET_PORT, _NetPortAttr(_ACCESS_NET_CONNECT_TCP, port),
+                              "landlock_add_rule")
+            landlock.restrict_self(libc, ruleset)
+        finally:
+            os.close(ruleset)
+    except landlock.LandlockUnavailable as err:
+        raise NetworkLockUnavailable(str(err)) from err
     instructions = ctypes.create_string_buffer(code, len(code))
     fprog = struct.pack("@HP", len(code) // 8, ctypes.addressof(instructions))
-    _check(libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.c_char_p(fprog), 0, 0),
-           "prctl(PR_SET_SECCOMP)")
+    try:
+        landlock.check(libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.c_char_p(fprog), 0, 0),
+                       "prctl(PR_SET_SECCOMP)")
+    except landlock.LandlockUnavailable as err:
+        raise NetworkLockUnavailable(str(err)) from err

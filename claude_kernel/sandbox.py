@@ -165,11 +165,14 @@ def launch(args: list[str]) -> None:
         else:
             options[name] = value
     environ = dict(os.environ) if options.get("environment") == "all" else passed_environment(dict(os.environ))
+    if "home" in options or "network-port" in options:
+        # Every module the locks need, loaded before the first lock: once the files are confined,
+        # this package's folder may no longer be readable.
+        _load("landlock")  # the system calls of both locks
+        filesystem_lock, network_lock = _load("filesystem_lock"), _load("network_lock")
     if "home" in options:
         # the last --write is the agent's temporary folder (see Sandbox._write_launcher)
         environ = confined_environment(environ, options["home"], write[-1], [*read, *write])
-        _load("network_lock")  # filesystem_lock's system call plumbing
-        filesystem_lock = _load("filesystem_lock")
         try:
             filesystem_lock.lock_filesystem(read, write)
         except filesystem_lock.FilesystemLockUnavailable as err:
@@ -178,7 +181,6 @@ def launch(args: list[str]) -> None:
     if "network-port" in options:
         port = int(options["network-port"])
         environ = proxied_environment(environ, port)
-        network_lock = sys.modules.get("claude_kernel_network_lock") or _load("network_lock")
         try:
             network_lock.lock_network(port)
         except network_lock.NetworkLockUnavailable as err:

@@ -80,16 +80,17 @@ class ClusterSettings(DocumentedEnvironment, Configurable):
 
     cpu_guarantee = Float(
         config=True,
-        help="CPU cores reserved for each user pod.",
+        help="CPU cores reserved (and billed by Autopilot) for each user pod: a person's notebooks mostly "
+             "wait for the model (docs/deploy-gke.md, What it costs).",
     ).tag(env="OMA_USER_CPU_GUARANTEE")
 
     @default("cpu_guarantee")
     def _cpu_guarantee_default(self):
-        return from_environment(self, "cpu_guarantee", 0.5)
+        return from_environment(self, "cpu_guarantee", 0.25)
 
     cpu_limit = Float(
         config=True,
-        help="CPU cores each user pod may use.",
+        help="CPU cores each user pod may use when the node has them spare (Autopilot's bursting).",
     ).tag(env="OMA_USER_CPU_LIMIT")
 
     @default("cpu_limit")
@@ -98,7 +99,8 @@ class ClusterSettings(DocumentedEnvironment, Configurable):
 
     mem_guarantee = Unicode(
         config=True,
-        help="Memory reserved for each user pod (1G is 1 GiB).",
+        help="Memory reserved (and billed) for each user pod (1G is 1 GiB): the server and five agent "
+             "notebooks, one working, with room to spare.",
     ).tag(env="OMA_USER_MEM_GUARANTEE")
 
     @default("mem_guarantee")
@@ -107,12 +109,13 @@ class ClusterSettings(DocumentedEnvironment, Configurable):
 
     mem_limit = Unicode(
         config=True,
-        help="Memory each user pod may use (1G is 1 GiB).",
+        help="Memory each user pod may use before it is stopped as out of memory (1G is 1 GiB): room "
+             "for an agent's tools above the reservation.",
     ).tag(env="OMA_USER_MEM_LIMIT")
 
     @default("mem_limit")
     def _mem_limit_default(self):
-        return from_environment(self, "mem_limit", "1G")
+        return from_environment(self, "mem_limit", "2G")
 
     storage_capacity = Unicode(
         config=True,

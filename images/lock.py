@@ -16,23 +16,20 @@ import re
 import subprocess
 import sys
 import tempfile
-import tomllib
 from importlib.metadata import version
 from pathlib import Path
+
+from requirements import every_image  # images/requirements.py, beside this file
 
 PROJECT = Path(__file__).resolve().parents[1]
 LOCK = PROJECT / "images" / "constraints.txt"
 # Debian bookworm's python3 package.
 IMAGE_PYTHON = "3.11.2"
-# Installed in the images besides the project and its lab extra: what z2jh's hub
-# configuration uses (tornado's curl client, the idle culler of cull.enabled).
-HUB_EXTRAS = ["pycurl", "jupyterhub-idle-culler"]
 UNAVAILABLE = re.compile(r"no matching distributions? available for your environment:\s*\n((?:\s+\S+\n?)+)")
 
 
 def requirements() -> list[str]:
-    project = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [*project["dependencies"], *project["optional-dependencies"]["lab"], *HUB_EXTRAS]
+    return every_image()
 
 
 def tested_versions() -> dict[str, str]:

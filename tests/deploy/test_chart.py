@@ -125,7 +125,7 @@ def test_a_wrong_value_is_refused_naming_it(render, change, named):
 
 @pytest.mark.parametrize(("change", "named"), [
     ({"userServers": {"cpu": {"request": 2}}}, "userServers.cpu.request (2) must not exceed userServers.cpu.limit (1)"),
-    ({"userServers": {"memory": {"request": "1.5G"}}}, "userServers.memory.request (1.5G) must not exceed"),
+    ({"userServers": {"memory": {"request": "2.5G"}}}, "userServers.memory.request (2.5G) must not exceed"),
     ({"domain": "notebooks.example.org", "jupyterhub": {"proxy": {"https": {
         "enabled": True, "hosts": ["notebooks.example.org"], "letsencrypt": {"contactEmail": "ada@example.org"}}}}},
      "jupyterhub.proxy.https.enabled (z2jh's autohttps) and ingress.enabled"),

@@ -68,7 +68,7 @@ def test_hub_runs_kubespawner_with_the_user_image_and_a_volume_each(production):
     assert k.image == "europe-west1-docker.pkg.dev/example-project/oh-my-agent/user:0.1.0"
     assert k.cmd == ["python3", "-m", "agents_extension.user_server"]
     assert (k.working_dir, k.notebook_dir) == ("/home/jovyan", "/home/jovyan")
-    assert (k.cpu_guarantee, k.cpu_limit, k.mem_guarantee, k.mem_limit) == (0.5, 1.0, "1G", "1G")
+    assert (k.cpu_guarantee, k.cpu_limit, k.mem_guarantee, k.mem_limit) == (0.25, 1.0, "1G", "2G")
     assert k.storage_pvc_ensure is True and k.storage_capacity == "10Gi"
     assert k.volumes == {"home": {"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}}
     assert k.volume_mounts == {"home": {"name": "home", "mountPath": "/home/jovyan"}}
@@ -194,7 +194,8 @@ async def test_pod_of_a_sample_person_validates_and_is_locked_down(production, t
     assert context["seccompProfile"] == {"type": "RuntimeDefault"}
     assert container["image"] == "europe-west1-docker.pkg.dev/example-project/oh-my-agent/user:0.1.0"
     gib = 1024**3  # KubeSpawner's "1G"
-    assert container["resources"] == {"limits": {"cpu": 1.0, "memory": gib}, "requests": {"cpu": 0.5, "memory": gib}}
+    assert container["resources"] == {"limits": {"cpu": 1.0, "memory": 2 * gib},
+                                      "requests": {"cpu": 0.25, "memory": gib}}
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["JUPYTERHUB_API_URL"] == "http://hub:8081/hub/api"
     assert env["OMA_AGENTS_SERVICE_URL"] == f"http://agents.{NAMESPACE}.svc:10101/services/agents/"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,39 @@ def test_dockerfiles_pass_checkov():
     scanned = {Path(check["file_path"]).parent.name for check in report["results"]["passed_checks"]}
     assert scanned == {"hub", "user"}
     assert {check["check_id"] for check in report["results"]["skipped_checks"]} <= {"CKV_DOCKER_7"}
+
+
+@pytest.mark.parametrize("image", ["hub", "user"])
+def test_dependencies_are_installed_before_the_sources_are_copied(image):
+    """A change to the sources rebuilds only the project's layer: every download happens in the
+    layers before the sources are copied, from the image's requirements pinned by
+    images/constraints.txt, and the project is installed after them without its dependencies."""
+    text = re.sub(r"\\\n", " ", (IMAGES / image / "Dockerfile").read_text(encoding="utf-8"))
+    steps = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    # one stage: copying an 800 MB environment from another stage is hashed again on every build
+    assert len([step for step in steps if step.startswith("FROM ")]) == 1
+    sources = steps.index("COPY src /tmp/build/src")
+    before, after = " ".join(steps[:sources]), " ".join(steps[sources + 1:])
+    assert "COPY constraints.txt requirements.txt /tmp/build/" in before
+    assert "--requirement /tmp/build/requirements.txt" in before
+    assert "pip install --no-deps /tmp/build/src" in after and "--requirement" not in after
+    # the pins hold the build's pip only, not a person's pip in the running image
+    assert "PIP_CONSTRAINT=/tmp/build/constraints.txt" in before and not re.search(r"^ENV .*PIP_CONSTRAINT", text, re.M)
+    # pip's downloads are kept between builds, never in a layer
+    assert all("--mount=type=cache,target=/root/.cache/pip" in step for step in steps
+               if step.startswith("RUN") and "pip install" in step)
+
+
+def test_each_image_installs_its_own_requirements():
+    """The user image leaves out what only the hub and the agents service use; the hub has z2jh's extras."""
+    done = {image: subprocess.run([sys.executable, str(IMAGES / "requirements.py"), image], capture_output=True,
+                                  text=True, check=True).stdout.split() for image in ("hub", "user")}
+    names = {image: {re.match(r"[A-Za-z0-9_.-]+", line).group().lower().replace("_", "-") for line in lines}
+             for image, lines in done.items()}
+    assert {"jupyterhub-kubespawner", "google-cloud-firestore", "pycurl", "jupyterhub-idle-culler"} <= names["hub"]
+    assert not {"jupyterhub-kubespawner", "google-cloud-firestore"} & names["user"]
+    assert {"jupyterlab", "claude-agent-sdk", "jupyterhub", "ipykernel"} <= names["user"]
+    assert "jupyterlab" not in names["hub"]
 
 
 def pinned(package: str) -> str:
@@ -268,6 +302,49 @@ def test_user_image_holds_the_user_server_jupyterlab_and_claude_code(user_server
     specs = requests.get(f"{user_server['url']}/api/kernelspecs",
                          headers={"Authorization": f"token {user_server['token']}"}, timeout=10).json()
     assert "claude" in specs["kernelspecs"]
+
+
+def test_user_image_has_git_and_a_korean_font_and_stays_under_1_gb(images, user_server):
+    """Agents use git; what the pod renders itself (plots, PDFs, a browser's screenshots) needs a
+    font with Hangul. Both fit within the image's 1 GB."""
+    container = user_server["container"]
+    git = container.exec("sh", "-c", "cd /tmp && git init -q repo && cd repo && git -c user.name=a "
+                         "-c user.email=a@example.org commit -q --allow-empty -m 첫 && git log --format=%s")
+    assert git.returncode == 0 and git.stdout.strip() == "첫", git.stdout + git.stderr
+    fonts = container.exec("sh", "-c", "ls /usr/share/fonts/opentype/noto/").stdout.split()
+    assert "NotoSansCJK-Regular.ttc" in fonts and "NotoSansCJK-Bold.ttc" in fonts
+    assert not [font for font in fonts if "Serif" in font], "the serif cut was to be left out"
+    # The font really draws Hangul: its character map has 한 (U+D55C).
+    has_hangul = container.exec("python3", "-c", HAS_GLYPH, "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                                str(ord("한")))
+    assert has_hangul.stdout.strip() == "True", has_hangul.stdout + has_hangul.stderr
+    size = int(podman("image", "inspect", "--format", "{{.Size}}", images["user"]).stdout.strip())
+    assert size <= 1_000_000_000, f"the user image is {size / 1e6:.0f} MB"
+
+
+# Whether the first font of a TrueType collection maps a code point (its cmap's format 12 or 4
+# subtable), with the standard library only.
+HAS_GLYPH = """
+import struct, sys
+data, point = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+offset = struct.unpack(">I", data[12:16])[0] if data[:4] == b"ttcf" else 0
+tables = struct.unpack(">H", data[offset + 4:offset + 6])[0]
+for i in range(tables):
+    tag, _, where, _ = struct.unpack(">4sIII", data[offset + 12 + 16 * i:offset + 28 + 16 * i])
+    if tag == b"cmap":
+        cmap = where
+count = struct.unpack(">H", data[cmap + 2:cmap + 4])[0]
+found = False
+for i in range(count):
+    _, _, sub = struct.unpack(">HHI", data[cmap + 4 + 8 * i:cmap + 12 + 8 * i])
+    table = cmap + sub
+    if struct.unpack(">H", data[table:table + 2])[0] == 12:
+        groups = struct.unpack(">I", data[table + 12:table + 16])[0]
+        for g in range(groups):
+            start, end, _ = struct.unpack(">III", data[table + 16 + 12 * g:table + 28 + 12 * g])
+            found = found or start <= point <= end
+print(found)
+"""
 
 
 async def test_claude_kernel_in_the_user_image_answers_a_cell(user_server, model):

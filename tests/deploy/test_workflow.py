@@ -55,7 +55,7 @@ def test_it_deploys_on_push_to_main_after_the_tests_with_workload_identity():
     assert set(auth["with"]) >= {"workload_identity_provider", "service_account"}
     assert "credentials_json" not in auth["with"]
     script = "\n".join(step.get("run", "") for step in deploy["steps"])
-    assert "scripts/build-images" in script and "podman push" in script
+    assert "skopeo copy" in script and "docker://$REGISTRY/$image:$GITHUB_SHA" in script
     assert "helm upgrade --install oh-my-agent helm/oh-my-agent" in script
     for value in ("jupyterhub.hub.image.name", "jupyterhub.hub.image.tag", "userServers.image.name",
                   "userServers.image.tag"):
@@ -64,3 +64,30 @@ def test_it_deploys_on_push_to_main_after_the_tests_with_workload_identity():
         node = yaml.safe_load((PROJECT / "helm" / "oh-my-agent" / "values.yaml").read_text(encoding="utf-8"))
         for key in value.split("."):
             node = node[key]
+
+
+def test_the_deploy_pushes_the_images_the_tests_built_and_ran():
+    """The test job's image tests build both images; that job hands exactly those on (the same
+    build under the commit's tag reuses every tested layer), and the deploy builds none of its own."""
+    flow = workflow()
+    test, deploy = flow["jobs"]["test"], flow["jobs"]["deploy"]
+    steps = [step.get("run", "") or step.get("uses", "") for step in test["steps"]]
+    tests_at = steps.index(".ci/run")
+    kept_at = next(i for i, step in enumerate(steps) if 'scripts/build-images --tag "$GITHUB_SHA"' in step)
+    upload_at = next(i for i, step in enumerate(steps) if step.startswith("actions/upload-artifact@"))
+    assert tests_at < kept_at < upload_at
+    assert "oci-archive:" in steps[kept_at]
+    assert "--base" not in steps[kept_at], "the tested images are built on the mmdebstrap base"
+    deploy_script = "\n".join(step.get("run", "") for step in deploy["steps"])
+    assert "build-images" not in deploy_script and "oci-archive:$RUNNER_TEMP/images/" in deploy_script
+    assert any(step.get("uses", "").startswith("actions/download-artifact@") for step in deploy["steps"])
+
+
+def test_podman_in_the_test_job_stores_images_on_a_volume_with_overlay():
+    """Overlay cannot mount on the job container's own overlay filesystem; on a volume it can (vfs
+    would copy every layer whole)."""
+    test = workflow()["jobs"]["test"]
+    assert any(volume.endswith(":/var/lib/containers") for volume in test["container"]["volumes"])
+    for step in test["steps"]:
+        if "STORAGE_DRIVER" in step.get("env", {}):
+            assert step["env"]["STORAGE_DRIVER"] == "overlay"
