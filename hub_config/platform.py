@@ -16,6 +16,7 @@ from pathlib import Path
 from oma_contract.scopes import ADMIN_SCOPE
 
 from . import kubernetes
+from . import gateway
 from .beta_gate import beta_gate, may_start_server
 from .settings import PROJECT_DIR, Settings
 
@@ -23,12 +24,11 @@ HERE = Path(__file__).resolve().parent
 SERVICE_NAME = "agents"
 KERNEL_SHUTDOWN_WAIT_SECONDS = 2.0  # a stopping server's kernels: twice the time before SIGTERM
 
-# What a user server may inherit from the hub's environment: the model's
-# endpoint and credentials (the kernel needs them), nothing of the store's.
+# What a user server may inherit from the hub's environment: how Claude Code behaves, nothing of
+# the store's and no model credentials (those go to the model gateway only: gateway.GATEWAY_ENVIRONMENT;
+# the server gets the gateway's address and a token of its own, gateway.issue_gateway_token).
 MODEL_ENVIRONMENT = [
-    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
-    "CLAUDE_CODE_USE_VERTEX", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID",
-    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+    "ANTHROPIC_MODEL", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
     # and what the kernel lets the agent reach (an admin's allow-list, e.g. a package mirror)
     "CLAUDE_KERNEL_NETWORK", "CLAUDE_KERNEL_NETWORK_ALLOW",
 ]
@@ -112,7 +112,10 @@ def configure(c, settings: Settings | None = None) -> Settings:
     c.JupyterHub.load_groups = {s.beta_group: {"users": []}}
 
     # -- user servers -------------------------------------------------------------
-    c.Spawner.pre_spawn_hook = beta_gate(s.beta_group, f"{s.hub_url}{prefix}beta")
+    # The beta gate first: a refused person gets no gateway token.
+    c.Spawner.pre_spawn_hook = gateway.with_gateway_token(beta_gate(s.beta_group, f"{s.hub_url}{prefix}beta"),
+                                                          s.gateway_url)
+    c.Spawner.post_stop_hook = gateway.post_stop_hook
     c.Spawner.default_url = "/lab"
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", *MODEL_ENVIRONMENT]
     # Where the user server's agents extension reaches the service (with its own hub token).
@@ -150,6 +153,13 @@ def configure(c, settings: Settings | None = None) -> Settings:
         # admins in the service: see oma_contract/scopes.py.
         "oauth_client_allowed_scopes": [ADMIN_SCOPE],
         "display": False,
+    }, {
+        # The model gateway: the only process with the model's credentials (model_gateway/).
+        "name": gateway.GATEWAY_NAME,
+        "url": f"http://127.0.0.1:{s.gateway_port}",
+        "command": [s.python, "-m", "model_gateway"],
+        "environment": gateway.gateway_environment(s.store),
+        "display": False,
     }]
     c.JupyterHub.load_roles = [
         {
@@ -168,7 +178,8 @@ def configure(c, settings: Settings | None = None) -> Settings:
         {
             "name": "user",
             "description": "Everyone: their own things, and signing in to the agents service",
-            "scopes": ["self", f"access:services!service={SERVICE_NAME}"],
+            # and the model gateway: the token each server gets for it carries only that
+            "scopes": ["self", f"access:services!service={SERVICE_NAME}", gateway.GATEWAY_SCOPE],
         },
     ]
     return s
