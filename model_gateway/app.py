@@ -89,7 +89,10 @@ async def serve(settings: GatewaySettings) -> None:
     if unconfigured:
         log.warning("Model requests are refused until configured: %s", unconfigured)
     runner = web.AppRunner(make_app(gateway, max_request_mb=settings.max_request_mb, unconfigured=unconfigured),
-                           access_log=None, shutdown_timeout=5)
+                           access_log=None, shutdown_timeout=5,
+                           # A client that goes away cancels its handler even while the model is silent: the
+                           # model's stream is closed at once (it stops generating) and the usage so far recorded.
+                           handler_cancellation=True)
     await runner.setup()
     url = urlparse(settings.service_url)
     site = web.TCPSite(runner, url.hostname or "127.0.0.1", url.port or 80, backlog=1024)

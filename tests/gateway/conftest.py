@@ -112,3 +112,60 @@ def gateway_process(hub: Hub) -> psutil.Process:
              if "model_gateway" in " ".join(p.cmdline())]
     assert len(found) == 1, found
     return found[0]
+
+
+GATEWAY_SCOPE = "access:services!service=model-gateway"
+
+
+@pytest.fixture(scope="module")
+def gateway_hub(tmp_path_factory, fake_model):
+    """A hub whose gateway trusts a token's answer for no time at all (so a revoked token is refused at
+    once) and allows the models the CLI of these tests asks for."""
+    hub = Hub(tmp_path_factory.mktemp("hub"), {**fake_model.client_environment(),
+                                                "OMA_GATEWAY_TOKEN_CACHE_SECONDS": "0",
+                                                "OMA_GATEWAY_AGENT_CACHE_SECONDS": "0"})
+    yield hub
+    hub.stop()
+
+
+def gateway_url(hub: Hub) -> str:
+    return f"http://127.0.0.1:{hub.env['OMA_GATEWAY_PORT']}"
+
+
+def gateway_token(hub: Hub, person_token: str, email: str, note: str = "test") -> str:
+    """A token for the gateway only, as the hub gives a server (made here through the REST API)."""
+    made = hub.api(person_token, "POST", f"/hub/api/users/{email}/tokens", json={"scopes": [GATEWAY_SCOPE], "note": note})
+    assert made.status_code == 201, made.text
+    return made.json()["token"]
+
+
+def store_of(hub: Hub):
+    from agents_extension.store import open_store
+
+    return open_store(f"sqlite:///{hub.env['OMA_DATA_DIR']}/oh-my-agent.sqlite")
+
+
+def month_spend(hub: Hub, email: str):
+    """The person's month in the hub's store, read as the Usage page would."""
+    from datetime import datetime, timezone
+
+    async def read():
+        store = store_of(hub)
+        try:
+            return await store.month_spend(email, datetime.now(timezone.utc).strftime("%Y-%m"))
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def in_store(hub: Hub, work):
+    """Run ``await work(store)`` on the hub's store."""
+    async def run():
+        store = store_of(hub)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
