@@ -80,6 +80,7 @@ def configure(c, settings: Settings | None = None) -> Settings:
         "beta_apply_url": prefix + "beta",
         "beta_admin_url": prefix + "admin/beta",
         "outbox_url": prefix + "admin/outbox",
+        "usage_url": prefix + "admin/usage",
         "dashboard_path": "agents",
         # Called with the signed-in person: what the pages offer follows the beta gate's own rule.
         "beta_approved": partial(may_start_server, beta_group=s.beta_group),

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from .problems import Contract
 from .text import Text
+from .usage import LIMIT_MAX_USD, LIMIT_RULE, LimitUSD
 
 # The kernelspec's environment: the agent's folder, and its settings file outside it.
 AGENT_DIR_ENV = "CLAUDE_AGENT_DIR"
@@ -62,7 +63,7 @@ class HeadlessPolicy(StrEnum):
 
 AGENT_LIMITS = {
     "name": 80, "description": 500, "instructions": 20_000, "tools": 100, "tool": 200,
-    "max_turns": (1, 500), "max_budget_usd": 1000, "slug": 40,
+    "max_turns": (1, 500), "max_budget_usd": 1000, "slug": 40, "monthly_limit_usd": LIMIT_MAX_USD,
 }
 
 AgentName = Text(AGENT_LIMITS["name"], one_line=True, required=True, name=True)
@@ -89,6 +90,7 @@ _AGENT_RULES = {
     "max_turns": f"a whole number from {_low} to {_high}, or null for no limit",
     "max_budget_usd": f"an amount in US dollars above 0 and at most {AGENT_LIMITS['max_budget_usd']}, "
                       "or null for no limit",
+    "monthly_limit_usd": LIMIT_RULE,
     "model": "a model name, or null for Claude Code's default",
     "version": "the agent's version number (a whole number from 1)",
 }
@@ -117,6 +119,9 @@ class AgentCreate(Contract):
     disallowed_tools: Tools = []
     max_turns: MaxTurns | None = Field(None, description="Model turns allowed per cell; null: no limit")
     max_budget_usd: Budget | None = Field(None, description="Spending limit per cell in US dollars; null: no limit")
+    monthly_limit_usd: LimitUSD | None = Field(
+        None, description="What the agent may spend on the model per calendar month (UTC), in US dollars; the "
+                          "model gateway refuses its requests once it is reached; null: no limit of its own")
     status: AgentStatus = Field(AgentStatus.DRAFT, description="A paused agent's kernel refuses new turns")
 
     @field_validator("model", mode="before")
@@ -173,6 +178,7 @@ class Agent(Contract):
     disallowed_tools: list[str] = []
     max_turns: int | None = None
     max_budget_usd: float | None = None
+    monthly_limit_usd: float | None = None
     status: AgentStatus = AgentStatus.DRAFT
     version: Version
     created_at: datetime | None = None

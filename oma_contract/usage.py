@@ -56,6 +56,16 @@ def check_month(month: str, field: str = "month") -> str:
     return month
 
 
+def check_person(value: str, field: str = "person") -> str:
+    """A person's id (their e-mail address, lower-cased) for a limit, else FieldInvalid naming ``field``."""
+    person = value.strip().lower() if isinstance(value, str) else ""
+    if (not person or len(person) > 320 or "@" not in person or "/" in person
+            or any(not character.isprintable() or character.isspace() for character in person)):
+        raise FieldInvalid(field, f"'{field}' must be the person's e-mail address (their JupyterHub user name), "
+                                  "such as ada@example.com.")
+    return person
+
+
 def micro_usd(usd: float) -> int:
     """Dollars as whole micro-dollars (how the store adds them up)."""
     return round(usd * 1_000_000)
@@ -121,6 +131,16 @@ class MonthSpend(Contract):
     month: str
     total: UsageTotals
     agents: dict[str, UsageTotals] = {}
+
+
+class MySpend(MonthSpend):
+    """What a person reads about their own month (``GET api/usage/me``): their spend, the limit that
+    applies to them, and each of their agents' spend against the agent's own limit."""
+
+    limit_usd: float | None = Field(None, description="Your monthly limit; null: no limit")
+    limit_source: Literal["override", "default", "none"] = "none"
+    hub_limit_reached: bool = Field(False, description="The whole hub has used up its monthly limit")
+    agent_limits: dict[str, float | None] = Field({}, description="Each of your agents' monthly_limit_usd")
 
 
 class PersonSpend(Contract):

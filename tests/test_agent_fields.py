@@ -24,10 +24,12 @@ FULL = {
     "name": "Market researcher", "description": "Weekly digests", "instructions": "Answer in Korean.",
     "model": "claude-haiku-4-5", "permission_mode": "acceptEdits", "allowed_tools": ["Read", "Bash(ls:*)"],
     "disallowed_tools": ["WebFetch"], "max_turns": 20, "max_budget_usd": 2.5, "status": "active",
+    "monthly_limit_usd": 30.0,
 }
 # What a missing field gets on create and on a full replace (PUT).
 DEFAULTS = {"description": "", "instructions": "", "model": None, "permission_mode": "default", "allowed_tools": [],
-            "disallowed_tools": [], "max_turns": None, "max_budget_usd": None, "status": "draft"}
+            "disallowed_tools": [], "max_turns": None, "max_budget_usd": None, "monthly_limit_usd": None,
+            "status": "draft"}
 
 # (field, bad value, words the message must hold); one row per way a field can be wrong.
 BAD_AGENT_FIELDS = [
@@ -67,6 +69,11 @@ BAD_AGENT_FIELDS = [
     ("max_budget_usd", float("nan"), "US dollars"),
     ("max_budget_usd", float("inf"), "US dollars"),
     ("max_budget_usd", False, "US dollars"),
+    ("monthly_limit_usd", -0.01, "from 0 to 1,000,000"),
+    ("monthly_limit_usd", 1_000_001, "from 0 to 1,000,000"),
+    ("monthly_limit_usd", "5", "US dollars"),
+    ("monthly_limit_usd", float("nan"), "US dollars"),
+    ("monthly_limit_usd", True, "US dollars"),
     ("status", "archived", "draft, active, paused"),
     ("status", 1, "one of"),
 ]

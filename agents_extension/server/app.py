@@ -181,4 +181,11 @@ def routes() -> list[tuple[str, type]]:
         (r"api/agents/([^/]+)/sessions", AgentSessionsAPI),
         (r"api/agent-options", AgentOptionsAPI),
         (r"agents/?", Dashboard),
+        (r"api/usage/me", _usage_api()),
     ]
+
+
+def _usage_api() -> type:
+    from .usage import MyUsageAPI  # usage.py builds on this module's AgentsAPI
+
+    return MyUsageAPI

@@ -68,6 +68,12 @@ TEXT = {
     "hub": N_("Hub home"),
     "lab": N_("JupyterLab"),
     "saved": N_("Saved."),
+    # The agent's spend this month against its own limit (usage_spend.html).
+    "monthly_limit_usd": N_("Monthly limit (USD; empty: none)"),
+    "spend_this_month": N_("Spent this month"),
+    "spend_of_limit": N_("%(spent)s of %(limit)s"),
+    "spend_no_limit": N_("%(spent)s (no monthly limit)"),
+    "spend_reached": N_("Monthly limit reached: the agent's requests are refused until you raise it or the month ends."),
 }
 
 

@@ -34,6 +34,8 @@ from oma_contract.environment import DocumentedEnvironment, SettingInvalid, from
 from ..store import OutboxMessage, Store, open_store
 from . import agents_api as agents
 from . import handlers as h
+from . import usage_api
+from .usage_page import UsagePage
 from .beta import BetaDesk
 from .hub_api import HubAPI
 from .openapi import openapi_document
@@ -65,6 +67,7 @@ def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool
         (r"beta/?", h.ApplyPage),
         (r"admin/beta/?", h.AdminBetaPage),
         (r"admin/outbox/?", h.OutboxPage),
+        (r"admin/usage/?", UsagePage),
         (r"api/me", h.MeAPI),
         (r"api/beta/applications", h.ApplicationsAPI),
         (r"api/beta/applications/([^/]+)", h.ApplicationAPI),
@@ -75,6 +78,7 @@ def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool
         (r"api/agents/([^/]+)/sessions", agents.AgentSessionsAPI),
         (r"api/agent-options", agents.AgentOptionsAPI),
         (r"api/sessions", agents.SessionsAPI),
+        *usage_api.ROUTES,
         (r"api/openapi.json", h.OpenAPIDocument),
     ]
     return ServiceApplication(

@@ -138,7 +138,8 @@ class PageHandler(ServiceHandler):
         page = self.settings["templates"].get_template(template).render(
             **template_callables(language), lang=language, user=self.current_user, is_admin=self.is_admin,
             hub_url="/hub/", static_url=self.static_url, xsrf_form_html=self.xsrf_form_html, url=self.url,
-            beta_admin_url=self.url("admin/beta"), outbox_url=self.url("admin/outbox"), limits=BETA_LIMITS, **context,
+            beta_admin_url=self.url("admin/beta"), outbox_url=self.url("admin/outbox"),
+            usage_url=self.url("admin/usage"), limits=BETA_LIMITS, **context,
         )
         self.set_header("Content-Language", language)
         self.finish(page)

@@ -27,12 +27,14 @@ from oma_contract import (
     SessionReport,
 )
 from oma_contract.problems import Contract
+from oma_contract.usage import AgentSpend, BudgetLimits, LimitChange, MonthReport, MySpend, PersonSpend
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 # Request bodies are documented as the service reads them, responses as it writes them.
 _INPUTS: tuple[type[BaseModel], ...] = (AgentCreate, AgentReplace, AgentChanges, SessionReport,
-                                        BetaApplicationForm, BetaDecisionForm)
-_OUTPUTS: tuple[type[BaseModel], ...] = (Agent, AgentOptions, Session, Person, OutboxMessage)
+                                        BetaApplicationForm, BetaDecisionForm, LimitChange)
+_OUTPUTS: tuple[type[BaseModel], ...] = (Agent, AgentOptions, Session, Person, OutboxMessage,
+                                         MonthReport, PersonSpend, AgentSpend, MySpend, BudgetLimits)
 
 
 class Error(Contract):
@@ -118,6 +120,51 @@ def _agent_paths() -> dict[str, Any]:
     }
 
 
+def _usage_paths() -> dict[str, Any]:
+    """The usage API (usage_api.py): month figures and the admins' limits."""
+    month = {"name": "month", "in": "query", "schema": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
+             "description": "A calendar month in UTC, YYYY-MM; absent: this month"}
+    limits = _json(_ref(BudgetLimits), "All the limits as they are now")
+    limit_body = {"required": True, "content": {"application/json": {"schema": _ref(LimitChange)}}}
+    email = {"name": "email", "in": "path", "required": True, "schema": {"type": "string"},
+             "description": "The person's e-mail address (their JupyterHub user name)"}
+
+    def admin_read(summary: str, schema: dict[str, Any], what: str) -> dict[str, Any]:
+        return {"get": {"summary": summary, "parameters": [month],
+                        "responses": {"200": _json(schema, what), **_errors(400, 403)}}}
+
+    return {
+        "/api/usage": admin_read("A month's usage: totals, by person, by agent, the limits and the months with "
+                                 "usage (admins)", _ref(MonthReport), "The month"),
+        "/api/usage/people": admin_read("A month's usage by person, the biggest spender first, with the limit "
+                                        "that applies to each (admins)",
+                                        {"type": "array", "items": _ref(PersonSpend)}, "People"),
+        "/api/usage/agents": admin_read("A month's usage by agent, the biggest spender first (admins)",
+                                        {"type": "array", "items": _ref(AgentSpend)}, "Agents"),
+        "/api/usage/months": {"get": {"summary": "The months with recorded usage, newest first (admins)",
+                                      "responses": {"200": _json({"type": "array", "items": {"type": "string"}},
+                                                                 "Months, YYYY-MM"), **_errors(403)}}},
+        "/api/usage/me": {"get": {"summary": "Your month: your spend and limit, your agents' spend and limits",
+                                  "parameters": [month],
+                                  "responses": {"200": _json(_ref(MySpend), "Your month"), **_errors(400, 403)}}},
+        "/api/usage/limits": {"get": {"summary": "The monthly limits admins set (admins)",
+                                      "responses": {"200": limits, **_errors(403)}}},
+        "/api/usage/limits/default": {"put": {
+            "summary": "Set the default monthly limit per person, in US dollars; null: no limit (admins)",
+            "requestBody": limit_body, "responses": {"200": limits, **_errors(400, 403)}}},
+        "/api/usage/limits/hub": {"put": {
+            "summary": "Set the monthly limit of the whole hub, in US dollars; null: no limit (admins)",
+            "requestBody": limit_body, "responses": {"200": limits, **_errors(400, 403)}}},
+        "/api/usage/limits/people/{email}": {
+            "parameters": [email],
+            "put": {"summary": "Set one person's monthly limit, in place of the default; null: no limit for them "
+                               "(admins)", "requestBody": limit_body, "responses": {"200": limits, **_errors(400, 403)}},
+            "delete": {"summary": "Remove one person's limit: the default applies to them again (admins)",
+                       "responses": {"200": limits, **_errors(400, 403)}},
+        },
+    }
+
+
 def openapi_document(prefix: str, models: tuple[str, ...] = DEFAULT_MODELS) -> dict[str, Any]:
     person = _ref(Person)
     email = {"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -172,6 +219,7 @@ def openapi_document(prefix: str, models: tuple[str, ...] = DEFAULT_MODELS) -> d
                 "responses": {"200": _json({"type": "array", "items": _ref(OutboxMessage)}, "Messages"),
                               **_errors(400, 403)}}},
             **_agent_paths(),
+            **_usage_paths(),
             "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                           "responses": {"200": {"description": "OpenAPI 3 document"}}}},
         },

@@ -32,6 +32,7 @@ from oma_contract.usage import (
     BudgetRefusal,
     MonthReport,
     MonthSpend,
+    MySpend,
     PersonSpend,
     UsageRecord,
     UsageTotals,
@@ -180,6 +181,17 @@ class UsageStore(abc.ABC):
         agents = await self._month_totals(month, "agent", person)
         return MonthSpend(person=person, month=month, total=total.public(),
                           agents={agent_id: totals.public() for agent_id, totals in sorted(agents.items())})
+
+    async def my_spend(self, person: str, month: str) -> MySpend:
+        """What a person reads about their own month: their spend and limit, their agents' spend and limits."""
+        spend = await self.month_spend(person, month)
+        limits = await self._stored_limits()
+        limit, source = limits.for_person(spend.person)
+        hub = await self.month_totals(month)
+        agents = await self.list_agents(spend.person)  # type: ignore[attr-defined]
+        return MySpend(**spend.model_dump(), limit_usd=_usd_or_none(limit), limit_source=source,
+                       hub_limit_reached=limits.hub is not None and micro_usd(hub.cost_usd) >= limits.hub,
+                       agent_limits={agent.id: agent.monthly_limit_usd for agent in agents})
 
     async def month_totals(self, month: str) -> UsageTotals:
         """The whole hub's month."""

@@ -22,9 +22,11 @@ FULL = {
     "name": "Market researcher", "description": "Weekly digests of the market", "instructions": "Answer in Korean.",
     "model": "claude-haiku-4-5", "permission_mode": "acceptEdits", "allowed_tools": ["Read", "Bash(ls:*)"],
     "disallowed_tools": ["WebFetch"], "max_turns": 20, "max_budget_usd": 2.5, "status": "active",
+    "monthly_limit_usd": 30.0,
 }
 DEFAULTS = {"description": "", "instructions": "", "model": None, "permission_mode": "default", "allowed_tools": [],
-            "disallowed_tools": [], "max_turns": None, "max_budget_usd": None, "status": "draft"}
+            "disallowed_tools": [], "max_turns": None, "max_budget_usd": None, "monthly_limit_usd": None,
+            "status": "draft"}
 NO_USAGE = {"sessions": 0, "turns": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "last_used_at": None}
 
 
@@ -166,6 +168,8 @@ BAD_INPUT = [  # (field named in the answer, body fields)
     ("max_budget_usd", {"max_budget_usd": 0}),
     ("max_budget_usd", {"max_budget_usd": 1000.5}),
     ("max_budget_usd", {"max_budget_usd": "5"}),
+    ("monthly_limit_usd", {"monthly_limit_usd": -0.5}),
+    ("monthly_limit_usd", {"monthly_limit_usd": "5"}),
     ("status", {"status": "archived"}),
     ("status", {"status": True}),
     ("name", {"name": "Nul\x00agent"}),
