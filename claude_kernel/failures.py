@@ -39,10 +39,10 @@ class TurnError:
 def _said(status: int, detail: str) -> str:
     """What the API (or the model gateway) said with its error, from Claude Code's "API Error: 403 ...", or ""."""
     text = (detail or "").strip()
-    prefix = f"API Error: {status}"
-    if not text.startswith(prefix):
+    prefix = f"API Error: {status}"  # after "Failed to authenticate. " for a 403
+    if prefix not in text:
         return ""
-    text = text[len(prefix):].strip()
+    text = text.split(prefix, 1)[1].strip()
     try:  # some versions show the whole error body
         body = json.loads(text)
         return str(body["error"]["message"]) if isinstance(body, dict) else text

@@ -28,6 +28,9 @@ from .upstream import AnthropicUpstream, VertexUpstream
 
 log = logging.getLogger("model_gateway")
 LOG_FORMAT = "[%(levelname)1.1s %(asctime)s model-gateway] %(message)s"
+# On SIGTERM, how long answers in flight may go on (the platform stops within 5 s; tests/hub/test_stopping.py).
+# An answer cut off is recorded as it stands, and Claude Code retries it against another replica.
+STOP_GRACE_SECONDS = 2.0
 
 
 def make_upstream(settings: GatewaySettings):
@@ -89,7 +92,7 @@ async def serve(settings: GatewaySettings) -> None:
     if unconfigured:
         log.warning("Model requests are refused until configured: %s", unconfigured)
     runner = web.AppRunner(make_app(gateway, max_request_mb=settings.max_request_mb, unconfigured=unconfigured),
-                           access_log=None, shutdown_timeout=5,
+                           access_log=None, shutdown_timeout=STOP_GRACE_SECONDS,
                            # A client that goes away cancels its handler even while the model is silent: the
                            # model's stream is closed at once (it stops generating) and the usage so far recorded.
                            handler_cancellation=True)
@@ -106,7 +109,7 @@ async def serve(settings: GatewaySettings) -> None:
         loop.add_signal_handler(signum, stopped.set)
     await stopped.wait()
     log.info("Model gateway stopping")
-    await runner.cleanup()  # answers in flight get shutdown_timeout to finish
+    await runner.cleanup()  # answers in flight get STOP_GRACE_SECONDS to finish
     await gateway.drained()
     await session.close()
     await store.close()

@@ -119,7 +119,9 @@ class Gateway:
             return
         over = await check(caller.person, agent_id, datetime.now(timezone.utc))
         if over is not None:
-            raise Refused(403, f"Monthly limit reached: {over.message}", f"budget_{over.limit}")
+            # 400, as Anthropic answers a used-up credit balance: Claude Code neither retries it nor calls it
+            # an authentication failure.
+            raise Refused(400, f"Monthly limit reached: {over.message}", f"budget_{over.limit}")
 
     # -- recording -----------------------------------------------------------------------------
     def record(self, caller: Caller, agent_id: str | None, model: str, usage: Usage, outcome: str) -> None:

@@ -1,10 +1,10 @@
 """The gateway's own answers, shaped like Anthropic's errors so Claude Code shows their message.
 
 Claude Code retries 401, 408, 409, 429 and 5xx answers. What retrying
-cannot fix is answered 400 or 403, which it does not retry: a model outside
-the allow-list, an agent that is not the person's, a used-up budget. A bad
-token is 401 (Claude Code tries again once, then gives up; the kernel stops at
-the first 401 anyway).
+cannot fix is answered 400 or 403, which it does not retry: a used-up budget
+and a model outside the allow-list are 400 (as Anthropic answers a used-up
+credit balance), an agent that is not the person's 403. A bad token is 401
+(the kernel stops at the first 401).
 """
 
 from __future__ import annotations

@@ -108,8 +108,13 @@ def processes_named(hub: Hub, fragment: str) -> list[psutil.Process]:
 
 def gateway_process(hub: Hub) -> psutil.Process:
     """The hub's model gateway (a child of the hub's process)."""
-    found = [p for p in psutil.Process(hub.process.pid).children()
-             if "model_gateway" in " ".join(p.cmdline())]
+    found = []
+    for process in psutil.Process(hub.process.pid).children():
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE and "model_gateway" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:  # ended (or a zombie the hub has not reaped yet)
+            pass
     assert len(found) == 1, found
     return found[0]
 
