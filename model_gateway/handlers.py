@@ -61,6 +61,7 @@ class Gateway:
         self.session = session
         self.connect_seconds = connect_seconds
         self._recording: set[asyncio.Task] = set()
+        self._answering: set[asyncio.Task] = set()  # the handlers of requests in flight
 
     # -- the checks --------------------------------------------------------------------------
     async def caller(self, request: web.Request) -> Caller:
@@ -158,9 +159,10 @@ class Gateway:
                 log.exception("Could not record usage of request %s (attempt %d)", record.request_id, attempt + 1)
                 await asyncio.sleep(0.5 * (attempt + 1))
 
-    async def drained(self) -> None:
+    async def drained(self, timeout: float = 2.0) -> None:
+        """Wait (a little) for the usage records still being written."""
         if self._recording:
-            await asyncio.wait(set(self._recording), timeout=10)
+            await asyncio.wait(set(self._recording), timeout=timeout)
 
     # -- the endpoints --------------------------------------------------------------------------
     async def messages(self, request: web.Request) -> web.StreamResponse:
@@ -169,7 +171,22 @@ class Gateway:
     async def count_tokens(self, request: web.Request) -> web.StreamResponse:
         return await self._forward(request, count_only=True)
 
+    async def cut_off(self, timeout: float = 1.0) -> None:
+        """End every answer in flight (on stop): each is recorded as it stands."""
+        for task in list(self._answering):
+            task.cancel()
+        if self._answering:
+            await asyncio.wait(set(self._answering), timeout=timeout)
+
     async def _forward(self, request: web.Request, *, count_only: bool) -> web.StreamResponse:
+        task = asyncio.current_task()
+        self._answering.add(task)
+        try:
+            return await self._checked_forward(request, count_only=count_only)
+        finally:
+            self._answering.discard(task)
+
+    async def _checked_forward(self, request: web.Request, *, count_only: bool) -> web.StreamResponse:
         started = time.monotonic()
         try:
             caller = await self.caller(request)
