@@ -53,6 +53,7 @@ from .sandbox import Sandbox, SandboxUnavailable
 from .session_memory import SessionMemory
 from .usage_report import SessionReport, UsageReporter
 
+AGENT_HEADER = "X-OMA-Agent"
 CREDENTIAL_VARIABLES = (
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",
@@ -297,6 +298,8 @@ class Conversation:
             resume=resume,
             cli_path=self.sandbox.cli_path(),
             stderr=self._cli_said,
+            # The model gateway counts the turn against this agent (if its owner is the token's person).
+            env={"ANTHROPIC_CUSTOM_HEADERS": f"{AGENT_HEADER}: {settings.id}"} if settings.id else {},
         )
 
     async def _connect(self) -> None:

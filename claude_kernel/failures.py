@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +36,48 @@ class TurnError:
         return self.message
 
 
-def api_error(status: int | None) -> TurnError:
+def _said(status: int, detail: str) -> str:
+    """What the API (or the model gateway) said with its error, from Claude Code's "API Error: 403 ...", or ""."""
+    text = (detail or "").strip()
+    prefix = f"API Error: {status}"  # after "Failed to authenticate. " for a 403
+    if prefix not in text:
+        return ""
+    text = text.split(prefix, 1)[1].strip()
+    try:  # some versions show the whole error body
+        body = json.loads(text)
+        return str(body["error"]["message"]) if isinstance(body, dict) else text
+    except (ValueError, KeyError, TypeError):
+        return text
+
+
+def through_gateway() -> bool:
+    """Whether this server reaches the model through the platform's model gateway (the hub gives its servers
+    a gateway token, never a model key) rather than with a key of its own."""
+    return bool(os.environ.get("ANTHROPIC_AUTH_TOKEN")) and not os.environ.get("ANTHROPIC_API_KEY")
+
+
+def api_error(status: int | None, detail: str = "") -> TurnError:
+    if not through_gateway():
+        return _direct_api_error(status)
+    said = _said(status, detail) if status else ""
+    if status in (400, 403) and said:
+        # The model gateway's refusals (a monthly limit, a model not allowed, someone else's agent) say
+        # what to do; retrying cannot help, so Claude Code did not.
+        return TurnError("ModelRequestRefused", said)
+    if status == 401:
+        return TurnError(
+            "CredentialsRejected",
+            "The model gateway (or the model API) did not accept this server's credentials (HTTP 401). The token "
+            "for the gateway is given to your server when it starts and revoked when it stops: stop and start "
+            "your server from the hub's home page, then run the cell again." + (f" It said: {said}" if said else ""),
+        )
+    if status == 502:
+        return TurnError("ModelUnreachable", "The model gateway could not reach the model (HTTP 502). Run the cell "
+                                             "again in a little while; if it keeps failing, tell the hub's admins.")
+    return _direct_api_error(status)
+
+
+def _direct_api_error(status: int | None) -> TurnError:
     if status in CREDENTIALS_REJECTED:
         return TurnError(
             "CredentialsRejected",
@@ -76,7 +119,7 @@ def result_error(subtype: str, *, api_status: int | None, detail: str, turns: in
         return TurnError("BudgetReached", f"The agent reached its budget of {shown}(set on the agents dashboard). "
                                           "Raise the budget in the agent's settings to go on.")
     if api_status:
-        return api_error(api_status)
+        return api_error(api_status, detail)
     return TurnError("TurnFailed", f"Claude could not finish this turn: {detail}")
 
 

@@ -249,7 +249,7 @@ def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) ->
 
     # Only the model's variables pass from the hub's environment: the hub
     # image's PATH or locale mean nothing in the user image.
-    spawner.env_keep = list(platform.MODEL_ENVIRONMENT)
+    spawner.env_keep = list(platform.DIRECT_MODEL_ENVIRONMENT)  # the chart has no model gateway yet
     environment = dict(spawner.environment) if "environment" in spawner else {}
     environment["OMA_AGENTS_SERVICE_URL"] = f"{k.agents_service_url(s.service_port)}/services/{platform.SERVICE_NAME}/"
     # A pod has no user namespaces for bubblewrap: agents are kept in their folders by Landlock.

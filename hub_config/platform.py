@@ -17,7 +17,7 @@ from oma_contract.scopes import ADMIN_SCOPE
 
 from oma_contract.languages import WEB_FONT_STYLESHEET
 
-from . import kubernetes, language, logs, standing
+from . import gateway, kubernetes, language, logs, standing
 from .beta_gate import beta_gate, may_start_server, quiet_refusals
 from .settings import PROJECT_DIR, Settings
 
@@ -26,14 +26,18 @@ SERVICE_NAME = "agents"
 PRODUCT_NAME = "oh-my-agent"
 KERNEL_SHUTDOWN_WAIT_SECONDS = 2.0  # a stopping server's kernels: twice the time before SIGTERM
 
-# What a user server may inherit from the hub's environment: the model's
-# endpoint and credentials (the kernel needs them), nothing of the store's.
+# What a user server may inherit from the hub's environment: how Claude Code behaves, nothing of
+# the store's and no model credentials (those go to the model gateway only: gateway.GATEWAY_ENVIRONMENT;
+# the server gets the gateway's address and a token of its own, gateway.issue_gateway_token).
 MODEL_ENVIRONMENT = [
-    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
-    "CLAUDE_CODE_USE_VERTEX", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID",
-    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+    "ANTHROPIC_MODEL", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
     # and what the kernel lets the agent reach (an admin's allow-list, e.g. a package mirror)
     "CLAUDE_KERNEL_NETWORK", "CLAUDE_KERNEL_NETWORK_ALLOW",
+]
+# Not yet in the cluster: the chart has no gateway Deployment, so pods still get the model's variables.
+DIRECT_MODEL_ENVIRONMENT = [
+    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL",
+    "CLAUDE_CODE_USE_VERTEX", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID", *MODEL_ENVIRONMENT,
 ]
 # What the agents service gets: its own settings (store, SMTP, admins).
 SERVICE_ENVIRONMENT_PREFIXES = ("OMA_", "FIRESTORE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT")
@@ -128,6 +132,10 @@ def configure(c, settings: Settings | None = None) -> Settings:
     # -- user servers -------------------------------------------------------------
     c.Spawner.pre_spawn_hook = beta_gate(s.beta_group, f"{s.hub_url}{prefix}beta")
     quiet_refusals()  # one log line per refusal, not four
+    if s.spawner == "local":
+        # The beta gate first: a refused person gets no gateway token.
+        c.Spawner.pre_spawn_hook = gateway.with_gateway_token(c.Spawner.pre_spawn_hook, s.gateway_url)
+        c.Spawner.post_stop_hook = gateway.post_stop_hook
     c.Spawner.default_url = "/lab"
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", *MODEL_ENVIRONMENT]
     # Where the user server's agents extension reaches the service (with its own hub token).
@@ -166,6 +174,15 @@ def configure(c, settings: Settings | None = None) -> Settings:
         "oauth_client_allowed_scopes": [ADMIN_SCOPE],
         "display": False,
     }, pages_entry]
+    if s.spawner == "local":
+        c.JupyterHub.services.append({
+            # The model gateway: the only process with the model's credentials (model_gateway/).
+            "name": gateway.GATEWAY_NAME,
+            "url": f"http://127.0.0.1:{s.gateway_port}",
+            "command": [s.python, "-m", "model_gateway"],
+            "environment": gateway.gateway_environment(s.store),
+            "display": False,
+        })
     c.JupyterHub.load_roles = [
         pages_role,
         {
@@ -184,7 +201,8 @@ def configure(c, settings: Settings | None = None) -> Settings:
         {
             "name": "user",
             "description": "Everyone: their own things, and signing in to the agents service",
-            "scopes": ["self", f"access:services!service={SERVICE_NAME}"],
+            # and the model gateway: the token each server gets for it carries only that
+            "scopes": ["self", f"access:services!service={SERVICE_NAME}", gateway.GATEWAY_SCOPE],
         },
     ]
     return s

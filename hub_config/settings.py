@@ -194,6 +194,15 @@ class Settings(DocumentedEnvironment, Configurable):
     def _service_port_default(self):
         return from_environment(self, "service_port", 10101)
 
+    gateway_port = Integer(
+        config=True,
+        help="The model gateway's port (on 127.0.0.1 in local mode, its Service's in the cluster).",
+    ).tag(env="OMA_GATEWAY_PORT")
+
+    @default("gateway_port")
+    def _gateway_port_default(self):
+        return from_environment(self, "gateway_port", 10102)
+
     spawner = CaselessStrEnum(
         ("local", "kubernetes"),
         config=True,
@@ -225,6 +234,11 @@ class Settings(DocumentedEnvironment, Configurable):
     @property
     def hub_url(self) -> str:
         return self.public_url or f"http://{self.hub_ip}:{self.hub_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        """Where user servers reach the model gateway (ANTHROPIC_BASE_URL); the cluster's is its Service."""
+        return f"http://127.0.0.1:{self.gateway_port}"
 
     @property
     def store(self) -> str:

@@ -35,6 +35,7 @@ TABLES = {
     "e-mail": ("email_hook.sender", "OutboxSender"),
     "user-server": ("agents_extension.server.extension", "AgentsExtension"),
     "kernel": ("claude_kernel.kernel", "ClaudeKernel"),
+    "gateway": ("model_gateway.settings", "GatewaySettings"),
 }
 _ENV_IN_HELP = re.compile(r"\benv ([A-Z][A-Z0-9_]+)")  # the kernel's help says "(env CLAUDE_KERNEL_...)"
 

@@ -79,6 +79,8 @@ class FakeModel:
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # each request's headers (lower-case names), as it came
+        self.paths: list[str] = []  # each request's path and query
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: ThreadedApp | None = None
@@ -92,6 +94,8 @@ class FakeModel:
     def reset(self) -> None:
         self.replies.clear()
         self.requests.clear()
+        self.headers.clear()
+        self.paths.clear()
         self.release_stalls()
 
     def release_stalls(self) -> None:
@@ -124,6 +128,8 @@ class FakeModel:
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
+        self.headers.append({name.lower(): value for name, value in request.headers.items()})
+        self.paths.append(request.path_qs)
         reply = self._next_reply()
         if reply.status:
             kind = ERROR_TYPES.get(reply.status, "api_error")

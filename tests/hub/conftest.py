@@ -50,6 +50,7 @@ class Hub:
             **os.environ,
             "OMA_HUB_PORT": str(self.port),
             "OMA_SERVICE_PORT": str(free_port()),
+            "OMA_GATEWAY_PORT": str(free_port()),
             # its own internal ports too, so hubs of several test modules run side by side
             "OMA_HUB_INTERNAL_PORT": str(free_port()),
             "OMA_PROXY_API_PORT": str(free_port()),

@@ -1,0 +1,193 @@
+"""The gateway under a real hub, called as Claude Code calls it: who may use it, for which agent, what
+reaches the model, what is recorded, and what the model's errors become."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.fake_model import fail, say, stall
+from tests.gateway.conftest import gateway_token, gateway_url, month_spend
+from tests.hub.conftest import ADMIN, SERVICE, Hub, person
+from tests.polling import wait_for
+
+MODEL_KEY = "sk-ant-test-key"
+BODY = {"model": "claude-sonnet-4-5-20250929", "max_tokens": 100, "stream": True,
+        "messages": [{"role": "user", "content": "Hello"}]}
+
+
+@pytest.fixture(scope="module")
+def hub(gateway_hub):
+    return gateway_hub
+
+
+@pytest.fixture(scope="module")
+def people(hub: Hub):
+    """Two approved people (no servers needed: a gateway token is made through the REST API):
+    (email, their own token, a gateway token) each."""
+    admin = hub.token_for(hub.sign_in(ADMIN))
+    found = []
+    for name in ("ada", "bo"):
+        email = person(name)
+        own = hub.token_for(hub.sign_in(email))
+        hub.api(own, "POST", SERVICE + "api/beta/applications", json={"name": name, "purpose": "tests"})
+        decided = hub.api(admin, "POST", SERVICE + "api/beta/decisions", json={"emails": [email], "decision": "approve"})
+        assert decided.status_code == 200, decided.text
+        found.append((email, own, gateway_token(hub, own, email)))
+    return found
+
+
+def post(hub: Hub, token: str | None, body=None, *, path="/v1/messages", headers=None, stream=False):
+    sent = {"anthropic-version": "2023-06-01", **({"Authorization": f"Bearer {token}"} if token else {}),
+            **(headers or {})}
+    return requests.post(gateway_url(hub) + path, data=json.dumps(BODY if body is None else body),
+                         headers={"content-type": "application/json", **sent}, timeout=30, stream=stream)
+
+
+def agent_of(hub: Hub, token: str, name: str) -> str:
+    made = hub.api(token, "POST", SERVICE + "api/agents", json={"name": name})
+    assert made.status_code == 201, made.text
+    return made.json()["id"]
+
+
+def test_the_model_gets_the_platform_key_and_the_clients_version_and_betas_unchanged(hub, people, model):
+    email, _, token = people[0]
+    model.script(say("Hi there."))
+    answer = post(hub, token, headers={"anthropic-beta": "interleaved-thinking-2025-05-14,context-1m-2025-08-07"},
+                  path="/v1/messages?beta=true")
+    assert answer.status_code == 200, answer.text
+    assert "Hi there." in "".join(json.loads(line[5:])["delta"]["text"] for line in answer.text.splitlines()
+                                  if line.startswith("data:") and "text_delta" in line)
+    seen = model.headers[-1]
+    assert seen["x-api-key"] == MODEL_KEY and "authorization" not in seen
+    assert seen["anthropic-version"] == "2023-06-01"
+    assert seen["anthropic-beta"] == "interleaved-thinking-2025-05-14,context-1m-2025-08-07"
+    assert model.paths[-1] == "/v1/messages?beta=true"
+
+
+def test_a_whole_answer_and_count_tokens_pass_through(hub, people, model):
+    _, _, token = people[0]
+    model.script(say("Whole."))
+    whole = post(hub, token, {**BODY, "stream": False})
+    assert whole.status_code == 200 and whole.json()["content"][0]["text"] == "Whole."
+    counted = post(hub, token, {"model": BODY["model"], "messages": BODY["messages"]}, path="/v1/messages/count_tokens")
+    assert counted.status_code == 200 and counted.json() == {"input_tokens": 10}
+
+
+@pytest.mark.parametrize("credentials", ["none", "unknown", "own token without the gateway scope", "a service's"])
+def test_a_request_without_a_gateway_token_of_a_person_is_refused_with_401(hub, people, model, credentials):
+    email, own, _ = people[0]
+    token = {"none": None, "unknown": "not-a-token", "own token without the gateway scope": None,
+             "a service's": hub.env.get("JUPYTERHUB_API_TOKEN")}[credentials]
+    if credentials == "own token without the gateway scope":
+        made = hub.api(own, "POST", f"/hub/api/users/{email}/tokens", json={"scopes": ["read:users:name!user"]})
+        token = made.json()["token"]
+    before = len(model.requests)
+    answer = post(hub, token)
+    assert answer.status_code == 401, answer.text
+    error = answer.json()
+    assert error["type"] == "error" and error["error"]["type"] == "authentication_error"
+    assert "server" in error["error"]["message"]
+    assert len(model.requests) == before
+
+
+def test_a_revoked_token_is_refused_at_once(hub, people, model):
+    email, own, _ = people[1]
+    token = gateway_token(hub, own, email, note="to revoke")
+    model.script(say("Fine."))
+    assert post(hub, token).status_code == 200
+    tokens = hub.api(own, "GET", f"/hub/api/users/{email}/tokens").json()["api_tokens"]
+    made = next(made for made in tokens if made["note"] == "to revoke")
+    assert hub.api(own, "DELETE", f"/hub/api/users/{email}/tokens/{made['id']}").status_code == 204
+    answer = post(hub, token)
+    assert answer.status_code == 401 and "revoked" in answer.json()["error"]["message"]
+
+
+def test_usage_is_recorded_per_person_and_per_own_agent(hub, people, model):
+    email, own, token = people[1]
+    agent_id = agent_of(hub, own, "Counter")
+    before = month_spend(hub, email).total
+    model.script(say("One.", input_tokens=1000, output_tokens=200), say("Two.", input_tokens=1000, output_tokens=200))
+    assert post(hub, token, headers={"X-OMA-Agent": agent_id}).status_code == 200
+    assert post(hub, token).status_code == 200
+    # sonnet 4.5: $3 in, $15 out per million tokens
+    each = (1000 * 3 + 200 * 15) / 1_000_000
+    spend = wait_for(lambda: (s := month_spend(hub, email)).total.requests >= before.requests + 2 and s, 10)
+    total = spend.total
+    assert (total.requests - before.requests, total.input_tokens - before.input_tokens,
+            total.output_tokens - before.output_tokens) == (2, 2000, 400)
+    assert total.cost_usd - before.cost_usd == pytest.approx(2 * each)
+    assert list(spend.agents) == [agent_id]
+    assert spend.agents[agent_id].requests == 1 and spend.agents[agent_id].cost_usd == pytest.approx(each)
+
+
+def test_someone_elses_agent_is_refused_and_reaches_no_model(hub, people, model):
+    ada, ada_own, _ = people[0]
+    bo, _, bo_token = people[1]
+    adas_agent = agent_of(hub, ada_own, "Ada's own")
+    before = len(model.requests)
+    for forged in (adas_agent, "no-such-agent"):
+        answer = post(hub, bo_token, headers={"X-OMA-Agent": forged})
+        assert answer.status_code == 403, answer.text
+        message = answer.json()["error"]["message"]
+        assert f"The agent '{forged}' is not one of yours ({bo})" in message and ada not in message
+        assert answer.headers["x-should-retry"] == "false"
+    assert len(model.requests) == before
+
+
+def test_a_client_gone_mid_stream_is_still_recorded(hub, model):
+    email = person("cy")
+    own = hub.token_for(hub.sign_in(email))
+    token = gateway_token(hub, own, email)
+    model.script(stall("Half an answer"))
+    answer = post(hub, token, stream=True)
+    assert answer.status_code == 200
+    first = next(answer.iter_content(chunk_size=None))
+    assert b"message_start" in first
+    answer.close()  # the person stopped the cell
+    spend = wait_for(lambda: (s := month_spend(hub, email)).total.requests >= 1 and s, 15)
+    assert spend.total.requests == 1 and spend.total.input_tokens == 12
+    model.release_stalls()
+
+
+@pytest.mark.parametrize("status", [429, 500, 529])
+def test_the_models_errors_pass_through_as_they_came(hub, people, model, status):
+    _, _, token = people[0]
+    model.script(fail(status))
+    answer = post(hub, token)
+    assert answer.status_code == status
+    assert answer.json()["error"]["type"] == {429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}[status]
+
+
+def test_metrics_need_a_monitoring_token(hub, people, model):
+    _, own, token = people[0]
+    url = gateway_url(hub) + "/metrics"
+    assert requests.get(url, timeout=10).status_code == 401
+    assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 403
+    assert requests.get(url, headers={"Authorization": f"token {own}"}, timeout=10).status_code == 403
+    admin = hub.token_for(hub.sign_in(ADMIN))
+    page = requests.get(url, headers={"Authorization": f"token {admin}"}, timeout=10)
+    assert page.status_code == 200, page.text
+    for name in ("oma_gateway_requests_total", "oma_gateway_tokens_total", "oma_gateway_cost_usd_total",
+                 "oma_gateway_refusals_total", "oma_gateway_upstream_errors_total",
+                 "oma_gateway_first_byte_seconds_bucket", "oma_gateway_request_seconds_bucket"):
+        assert name in page.text, name
+    assert "@example.org" not in page.text  # figures per model, never per person
+
+
+def test_an_unreachable_model_is_a_502_that_says_so(start_hub):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = closed.getsockname()[1]
+    hub = start_hub(ANTHROPIC_BASE_URL=f"http://127.0.0.1:{dead}")
+    email = person("dee")
+    own = hub.token_for(hub.sign_in(email))
+    started = time.monotonic()
+    answer = post(hub, gateway_token(hub, own, email))
+    assert answer.status_code == 502
+    assert "could not reach the model" in answer.json()["error"]["message"]
+    assert time.monotonic() - started < 15
