@@ -11,7 +11,7 @@ bubblewrap namespace of its own:
   processes), IPC and UTS namespaces, its own /tmp and /dev;
 - its home (``OMA_USERS_DIR/<name>``) read-write; the system, the Python
   environment and the packages it imports from the checkout read-only
-  (``agents_extension``, ``claude_kernel``, ``oma_contract``: the rest of the checkout, where
+  (``agents_extension``, ``claude_kernel``, ``oma_contract``, ``recipes``: the rest of the checkout, where
   ``.run/hub`` lives by default, is not there); nothing else;
 - the host's network (it reaches the hub API and the agents service on
   127.0.0.1, as a pod reaches its hub); the environment the spawner gives it
@@ -55,7 +55,7 @@ ISOLATION = ("--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts"
              "--die-with-parent", "--new-session", "--cap-drop", "ALL",
              "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
 # What a server imports from the project (installed editable, these live in the checkout).
-SERVER_PACKAGES = ("agents_extension", "claude_kernel", "oma_contract")
+SERVER_PACKAGES = ("agents_extension", "claude_kernel", "oma_contract", "recipes")
 
 
 class ContainmentUnavailable(RuntimeError):

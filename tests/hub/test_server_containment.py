@@ -288,7 +288,7 @@ def test_a_persons_code_sees_no_platform_secret_no_other_process_and_no_other_pe
                    "project settings", "hub configuration", "git history", "system file", "server code"):
         assert found[target][0] == "refused", (target, found[target])
     assert found["every home"] == ["seen", [ada]]  # the folder of homes holds only one's own
-    assert found["checkout"] == ["seen", sorted([".venv", "agents_extension", "claude_kernel", "oma_contract"])]
+    assert found["checkout"] == ["seen", sorted([".venv", "agents_extension", "claude_kernel", "oma_contract", "recipes"])]
     # /tmp is the server's own: only the way to its home (and its kernels' temporary folders)
     # (and, for a checkout under /tmp, the way to the read-only parts of it a server imports)
     ways = {users.parts[2]} | ({PROJECT.parts[2]} if PROJECT.parts[1] == "tmp" else set())
@@ -406,7 +406,7 @@ def test_with_the_default_layout_the_hubs_data_beside_the_code_stays_out_of_sigh
             "cookie secret": (str(run / "hub" / "jupyterhub_cookie_secret"), "read"),
             "own home": (str(run / "users" / email / "note.txt"), "write"),
         })
-        assert found["checkout"] == ["seen", [".run", ".venv", "agents_extension", "claude_kernel", "oma_contract"]]
+        assert found["checkout"] == ["seen", [".run", ".venv", "agents_extension", "claude_kernel", "oma_contract", "recipes"]]
         assert found["run folder"] == ["seen", ["users"]]
         assert found["hub data folder"][0] == found["cookie secret"][0] == "refused"
         assert found["own home"][0] == "written"
