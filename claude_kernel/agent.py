@@ -99,3 +99,14 @@ def _settings_from(raw: dict, folder: Path, path: Path) -> AgentSettings:
     values = checked.model_dump(exclude_unset=False)
     return AgentSettings(**{**values, **(checked.model_extra or {}), "folder": folder,
                             "name": checked.name or folder.name})
+
+
+def agent_name(folder: Path, settings: Path | None) -> str:
+    """The agent's name as its settings file gives it (the folder's name when it gives none): for the
+    cells' provenance, which must not fail a turn over an unreadable file."""
+    try:
+        raw = json.loads(settings.read_text(encoding="utf-8")) if settings else {}
+    except (OSError, ValueError):
+        raw = {}
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return name if isinstance(name, str) and name else folder.name

@@ -22,11 +22,13 @@ from ipykernel.kernelbase import Kernel
 from traitlets import Float, Int, List, Unicode, default
 
 from . import __version__
-from .agent import agent_folder, settings_file
+from .agent import agent_folder, agent_name, settings_file
 from .conversation import Conversation, Turn
 from .events import PermissionAsked, ToolFinished, ToolStarted, TurnFailed, TurnFinished, TurnUsage, turn_over
 from .failures import TurnError
 from .magics import UnknownMagic, help_text, parse_cell
+from .parameters import NotebookParameters
+from .provenance import CellRecord
 from .render import CellOutput, tool_summary
 from .network import ALLOW_ENV, NETWORK_ENV, AgentNetwork, allow_list
 from .sandbox import SANDBOX_ENV, Sandbox
@@ -162,6 +164,8 @@ class ClaudeKernel(Kernel):
                                          self.log, Sandbox(folder, self.sandbox, self.log, network),
                                          park_after=self.park_after)
         self._turn: Turn | None = None
+        self.parameters = NotebookParameters()
+        self._session_cells = 0  # cells that asked the model in this session: a cell's provenance "turn"
 
     def start(self) -> None:
         """Extends Kernel.start: the session starts in the background once the front end
@@ -227,11 +231,26 @@ class ClaudeKernel(Kernel):
             cell = parse_cell(code)
         except UnknownMagic as err:
             return self._fail(TurnError("UnknownMagic", str(err)), silent)
+        if self.parameters.declares(cell):
+            return self._declare_parameters(cell.prompt, silent)
         for name, argument in cell.magics:
             self._run_magic(name, argument)
         if not cell.prompt:
             return self._ok()
-        return await self._run_turn(cell.prompt, out, silent)
+        try:
+            prompt = self.parameters.fill(cell.prompt)
+        except ValueError as err:
+            return self._fail(TurnError("UnknownParameter", str(err)), silent)
+        return await self._run_turn(prompt, out, silent)
+
+    def _declare_parameters(self, body: str, silent: bool) -> dict[str, Any]:
+        try:
+            shown = self.parameters.declare(body)
+        except ValueError as err:
+            return self._fail(TurnError("BadParameters", str(err)), silent)
+        if not silent:
+            self._say(shown)
+        return self._ok()
 
     def _publisher(self, silent: bool):
         def send(msg_type: str, content: dict[str, Any]) -> None:
@@ -261,6 +280,7 @@ class ClaudeKernel(Kernel):
             self._say(help_text())
         elif name == "new":
             conversation.new_session()
+            self._session_cells = 0
             self._say("Started a fresh session: the next cell begins a new conversation.")
         elif name == "model":
             if argument:
@@ -283,6 +303,7 @@ class ClaudeKernel(Kernel):
         turn = self.conversation.ask(prompt, asyncio.get_running_loop(), self.api_retry_limit)
         self._turn = turn
         tools_running: set[str] = set()
+        record = CellRecord(self.conversation.folder)
         usage: TurnUsage | None = None
         error: TurnError | None = None
         try:
@@ -312,9 +333,11 @@ class ClaudeKernel(Kernel):
                     break
                 if isinstance(event, PermissionAsked):
                     self._ask_permission(event, out)
+                    record.asked(event)
                     continue
                 if isinstance(event, ToolStarted):
                     tools_running.add(event.tool_use_id)
+                    record.called(event.name, event.tool_input)
                 elif isinstance(event, ToolFinished):
                     tools_running.discard(event.tool_use_id)
                 out.show(event)
@@ -322,10 +345,21 @@ class ClaudeKernel(Kernel):
             self._turn = None
         out.flush()
         if usage is not None:
-            out.receipt(usage, time.monotonic() - started)
+            self._session_cells += 1
+            seconds = time.monotonic() - started
+            out.receipt(usage, seconds, record.metadata(
+                agent=self._agent_name(), model=self._model(), turn=self._session_cells, usage=usage,
+                seconds=seconds, status="error" if error is not None else "ok"))
         if error is not None:
             return self._fail(error, silent)
         return self._ok()
+
+    def _model(self) -> str | None:
+        return self.conversation.model_choice or self.conversation.snapshot().agent_model
+
+    def _agent_name(self) -> str:
+        """The agent's name, for the cells' provenance (its settings file's, else its folder's)."""
+        return agent_name(self.conversation.folder, settings_file())
 
     async def _stop_turn(self, turn: Turn) -> None:
         """End the turn within the grace time: politely first, then by ending the CLI."""

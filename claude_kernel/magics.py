@@ -13,6 +13,8 @@ MAGICS = {
     "model": "%model NAME: answer with model NAME from now on (without NAME: show the model)",
     "session": "%session: show the session id, turns, tokens and cost so far",
     "help": "%help: list the magics",
+    "parameters": "%parameters: this cell declares the notebook's parameters, one name = \"value\" per line; "
+                  "later cells use them as {{name}}",
 }
 
 

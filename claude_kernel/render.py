@@ -133,8 +133,9 @@ class CellOutput:
         elif isinstance(event, Notice):
             self.note(event.text)
 
-    def _display(self, data: dict[str, str], display_id: str | None = None, update: bool = False) -> None:
-        content: dict[str, Any] = {"data": data, "metadata": {}}
+    def _display(self, data: dict[str, str], display_id: str | None = None, update: bool = False,
+                 metadata: dict[str, Any] | None = None) -> None:
+        content: dict[str, Any] = {"data": data, "metadata": metadata or {}}
         if display_id:
             content["transient"] = {"display_id": display_id}
         self.send("update_display_data" if update else "display_data", content)
@@ -200,11 +201,12 @@ class CellOutput:
             self._display({"text/plain": ""}, self._status_id, update=True)
             self._status_id = None
 
-    def receipt(self, usage: TurnUsage, seconds: float) -> None:
-        """The footer of a finished turn; ``seconds`` is how long the person waited for it."""
-        self.footer(footer(usage.turns, usage.input_tokens, usage.output_tokens, usage.cost_usd, seconds))
+    def receipt(self, usage: TurnUsage, seconds: float, metadata: dict[str, Any] | None = None) -> None:
+        """The footer of a finished turn; ``seconds`` is how long the person waited for it; ``metadata``
+        goes with it into the notebook (the cell's provenance, see ``provenance``)."""
+        self.footer(footer(usage.turns, usage.input_tokens, usage.output_tokens, usage.cost_usd, seconds), metadata)
 
-    def footer(self, text: str) -> None:
+    def footer(self, text: str, metadata: dict[str, Any] | None = None) -> None:
         self.end_text()
         self.clear_status()
-        self._display({"text/plain": text, "text/markdown": f"<sub>{text}</sub>"})
+        self._display({"text/plain": text, "text/markdown": f"<sub>{text}</sub>"}, metadata=metadata)

@@ -204,6 +204,8 @@ class AgentSettingsFile(Contract):
     name: str | None = None  # None: the folder's name
     slug: str | None = None
     status: AgentStatus = AgentStatus.ACTIVE
+    # Not used by the kernel: kept so that a notebook can carry its agent's definition (oma_contract.recipe).
+    description: Description = ""
     instructions: Instructions = ""
     model: str | None = None
     permission_mode: PermissionMode = PermissionMode.DEFAULT
@@ -213,7 +215,7 @@ class AgentSettingsFile(Contract):
     max_budget_usd: Budget | None = None
     headless_permission: HeadlessPolicy = HeadlessPolicy.DENY
 
-    @field_validator("id", "name", "instructions", mode="before")
+    @field_validator("id", "name", "description", "instructions", mode="before")
     @classmethod
     def _null_is_unset(cls, value: Any, info) -> Any:
         return cls.model_fields[info.field_name].default if value is None else value

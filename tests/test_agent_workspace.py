@@ -60,7 +60,7 @@ def test_the_kernelspec_names_the_agent_and_points_the_kernel_at_its_folder_and_
 def test_settings_leave_out_what_is_unset():
     assert agent_settings(agent(model=None, allowed_tools=[], instructions="")) == {
         "id": "a1", "name": "Market researcher", "slug": "market-researcher", "status": "active",
-        "permission_mode": "default", "max_turns": 10}
+        "description": "Weekly market notes", "permission_mode": "default", "max_turns": 10}
 
 
 def test_edits_rewrite_settings_and_keep_the_agents_work(workspace):
