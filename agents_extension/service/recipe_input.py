@@ -18,6 +18,7 @@ import nbformat
 from pydantic import Field
 
 from oma_contract import AgentCreate, Contract, FieldInvalid
+from oma_contract.recipe import AgentDefinition, definition_of, notebook_definition
 from oma_contract.credentials import Finding, scan_notebook
 from oma_contract.text import Text
 
@@ -42,13 +43,6 @@ _RULES = {
 }
 
 
-class RecipeAgent(AgentCreate):
-    """The agent a recipe brings: what AgentCreate takes, without its status (an imported agent starts active)."""
-
-    noun: ClassVar[str] = "agent definition"
-    model_config = {**AgentCreate.model_config, "extra": "ignore"}  # a notebook's metadata may carry more (a hash)
-
-
 class RecipePublish(Contract):
     """POST /api/recipes (a new recipe) and PUT /api/recipes/{id} (its next version)."""
 
@@ -62,8 +56,8 @@ class RecipePublish(Contract):
     tags: Annotated[list[Tag], Field(max_length=RECIPE_LIMITS["tags"])] = []
     outputs: Literal["kept", "cleared"] = Field("kept", description="Whether the notebook's outputs are shared")
     notebook: dict[str, Any] = Field(description="The .ipynb file's JSON (nbformat 4)")
-    agent: dict[str, Any] | None = Field(None, description="The agent definition; left out, the notebook's "
-                                                           "metadata.oh_my_agent is used")
+    agent: dict[str, Any] | None = Field(None, description="The agent definition (oma_contract.recipe.AgentDefinition); "
+                                                           "left out, the notebook's metadata.oh_my_agent.agent")
     confirmed_not_credentials: Annotated[list[Fingerprint], Field(max_length=RECIPE_LIMITS["confirmations"])] = Field(
         [], description="Fingerprints of the credential findings the author confirmed are not credentials")
     version: int | None = Field(None, ge=1, description="PUT: the version being replaced; a stale one is a 409")
@@ -138,16 +132,20 @@ def notebook_text(notebook: dict[str, Any], max_bytes: int) -> str:
 
 
 def recipe_agent(request: RecipePublish, notebook: dict[str, Any], models: tuple[str, ...]) -> dict[str, Any]:
-    """The agent definition sent, or the notebook's own; checked like an agent being created."""
-    definition = request.agent if request.agent is not None else notebook.get("metadata", {}).get("oh_my_agent")
-    if not isinstance(definition, dict):
-        raise FieldInvalid("agent", "The recipe needs its agent: send 'agent' (name, instructions, model, tools), "
-                                    "or share a notebook whose kernel is one of your agents.")
+    """The agent definition sent, or else the one the notebook carries (``metadata.oh_my_agent.agent``), with
+    its content hash. Its model is checked against the models offered here, as creating the agent will be."""
     try:
-        agent = RecipeAgent.check(definition, context={"models": models})
+        definition = (AgentDefinition.check(request.agent) if request.agent is not None
+                      else notebook_definition(notebook.get("metadata") or {}))
+        if definition is None:
+            raise FieldInvalid("agent", "The recipe needs its agent: send 'agent' (name, instructions, model, "
+                                        "tools), or share a notebook whose kernel is one of your agents.")
+        AgentCreate.check(definition.agent_create(), context={"models": models})
     except FieldInvalid as err:
+        if err.field == "agent":
+            raise
         raise FieldInvalid("agent", f"The agent definition: {err}") from None
-    return agent.model_dump(mode="json", exclude={"status"})
+    return definition_of(definition.agent_create()).model_dump(mode="json")
 
 
 def unconfirmed_credentials(request: RecipePublish, notebook: dict[str, Any]) -> None:

@@ -240,3 +240,19 @@ async def test_the_openapi_document_describes_the_gallery(service):
         assert path in document["paths"], path
     assert "RecipePublish" in document["components"]["schemas"]
     assert json.dumps(document)  # serialisable as served
+
+
+async def test_the_agent_comes_from_the_notebook_when_the_request_leaves_it_out(service, approve):
+    from oma_contract.recipe import definition_of
+
+    ada = await approve("ada")
+    carried = definition_of({"name": "Carried", "instructions": "From the notebook.", "allowed_tools": ["Read"]})
+    shared = notebook(markdown("# Hi"))
+    shared["metadata"]["oh_my_agent"] = {"agent": carried.model_dump(mode="json")}
+    request = a_recipe(notebook=shared)
+    del request["agent"]
+    answer = await service.call("POST", "api/recipes", token=ada.token, json=request)
+    assert answer.status_code == 201, answer.text
+    agent = answer.json()["agent"]
+    assert (agent["name"], agent["instructions"], agent["content_hash"]) == ("Carried", "From the notebook.",
+                                                                             carried.content_hash)
