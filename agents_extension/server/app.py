@@ -175,10 +175,12 @@ async def reconcile_at_start(service: AgentsService, workspace: Workspace) -> No
 
 def routes() -> list[tuple[str, type]]:
     """The extension's handlers, by URL path under the server's base URL (see extension.py)."""
+    from . import gallery  # here: gallery builds on this module's AgentsService
     return [
         (r"api/agents/?", AgentsAPI),
         (r"api/agents/([^/]+)", AgentsAPI),
         (r"api/agents/([^/]+)/sessions", AgentSessionsAPI),
         (r"api/agent-options", AgentOptionsAPI),
         (r"agents/?", Dashboard),
+        *gallery.routes(),  # the recipe gallery: share a notebook, use a recipe
     ]
