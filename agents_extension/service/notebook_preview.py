@@ -44,11 +44,18 @@ def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# On nh3's output (well-formed, attributes double-quoted): an image whose source was dropped shows nothing,
+# and one without alternative text is read out as its file name.
+_IMAGE_WITHOUT_SOURCE = re.compile(r'<img(?![^>]*\ssrc=")[^>]*>')
+_IMAGE_WITHOUT_ALT = re.compile(r'<img(?![^>]*\salt=")')
+
+
 def sanitize(untrusted_html: str) -> str:
     """HTML that shows the same text and markup and can do nothing: the one gate of the preview."""
-    return nh3.clean(untrusted_html, tags=set(nh3.ALLOWED_TAGS) - {"map", "area"}, attributes=_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto", "data"}, attribute_filter=_keep_attribute,
-                     link_rel="noopener noreferrer nofollow", strip_comments=True)
+    clean = nh3.clean(untrusted_html, tags=set(nh3.ALLOWED_TAGS) - {"map", "area"}, attributes=_ATTRIBUTES,
+                      url_schemes={"http", "https", "mailto", "data"}, attribute_filter=_keep_attribute,
+                      link_rel="noopener noreferrer nofollow", strip_comments=True)
+    return _IMAGE_WITHOUT_ALT.sub('<img alt=""', _IMAGE_WITHOUT_SOURCE.sub("", clean))
 
 
 def markdown(text: str) -> str:

@@ -1,5 +1,6 @@
-"""The gallery's tests: the agents service in the test's event loop (tests/service/conftest.py) and, for
-imports, a person's Jupyter server beside it (tests/server/conftest.py); notebooks to share."""
+"""The gallery's tests: notebooks and recipes to share. The service's and the user server's fixtures
+(tests/service/conftest.py, tests/server/conftest.py) are imported by the modules that use them, not
+here: pytest-jupyter's would take over the event loop of the browser journey too."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from tests.server.conftest import *  # noqa: F403 (pytest-jupyter's fixtures, the user server, its owner)
-from tests.service.conftest import admin, approve, hub, person, service, start_service  # noqa: F401 (fixtures)
 
 AGENT = {"name": "Weekly analyst", "instructions": "Summarise the week in three bullet points.",
          "model": "claude-sonnet-4-5", "allowed_tools": ["Read", "WebSearch"], "disallowed_tools": ["Bash"],

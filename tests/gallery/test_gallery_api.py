@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.service.conftest import admin, approve, hub, person, service, start_service  # noqa: F401 (fixtures)
 from tests.gallery.conftest import a_recipe, code, html_output, markdown, notebook, text_output
 
 HOSTILE = [

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
+from tests.server.conftest import *  # noqa: F403 (pytest-jupyter's fixtures, the user server, its owner)
+from tests.service.conftest import admin, approve, hub, person, service, start_service  # noqa: F401 (fixtures)
 from tests.gallery.conftest import AGENT, a_recipe, code, markdown, notebook, text_output
 
 
