@@ -397,6 +397,8 @@ _SEARCH_KEYS = "search_keys"
 _TAG_KEYS = "tag_keys"
 # Firestore transactions write at most 500 docs; a removal deletes old notebooks in batches of this many.
 _BATCH = 400
+# What a list reads of each recipe doc: its fields, not the search keys (hundreds per recipe, only for the index).
+_RECIPE_FIELDS = [f.name for f in dataclasses.fields(Recipe)]
 
 
 class FirestoreRecipes(RecipeShelf):
@@ -498,7 +500,8 @@ class FirestoreRecipes(RecipeShelf):
         query_words = words(query or "")
         if not query_words and not tag:
             # The newest published: one ordered range over listed_at, the page and no more.
-            listed = self._recipes.order_by(_LISTED_AT, direction=firestore.Query.DESCENDING).limit(limit)
+            newest = self._recipes.order_by(_LISTED_AT, direction=firestore.Query.DESCENDING)
+            listed = newest.select(_RECIPE_FIELDS).limit(limit)
             found = [self._read(s.to_dict()) async for s in listed.stream()]
             return _listed(found, tag=None, query=None, limit=limit)
         if query_words:
@@ -507,6 +510,7 @@ class FirestoreRecipes(RecipeShelf):
             candidates = self._recipes.where(filter=FieldFilter(_SEARCH_KEYS, "array_contains", key))
         else:
             candidates = self._recipes.where(filter=FieldFilter(_TAG_KEYS, "array_contains", tag_key(tag)))
+        candidates = candidates.select(_RECIPE_FIELDS)
         found = [self._read(s.to_dict()) async for s in candidates.stream()]
         published = [r for r in found if r.status == RecipeStatus.PUBLISHED]
         return _listed(published, tag=tag, query=query, limit=limit)
@@ -514,7 +518,7 @@ class FirestoreRecipes(RecipeShelf):
     async def by_author(self, author: str) -> list[Recipe]:
         from google.cloud.firestore_v1.base_query import FieldFilter
 
-        query = self._recipes.where(filter=FieldFilter("author", "==", rules.person_id(author)))
+        query = self._recipes.where(filter=FieldFilter("author", "==", rules.person_id(author))).select(_RECIPE_FIELDS)
         found = [self._read(s.to_dict()) async for s in query.stream()]
         return sorted(found, key=gallery_order, reverse=True)
 
@@ -547,13 +551,17 @@ class FirestoreRecipes(RecipeShelf):
             await batch.commit()
 
     async def count(self, recipe_id: str, counter: Counter) -> Recipe:
+        from google.api_core import exceptions as google_errors
+        from google.cloud import firestore
+
         counter = Counter(counter)
         ref = self._ref(recipe_id)
-
-        async def work(transaction: Any) -> Recipe:
-            recipe = await self._current(transaction, ref)
-            setattr(recipe, counter.value, getattr(recipe, counter.value) + 1)
-            transaction.update(ref, {counter.value: getattr(recipe, counter.value)})
-            return recipe
-
-        return await self._store._transaction(work)
+        try:
+            # Incremented by Firestore itself: imports counted at once never contend for a transaction.
+            await ref.update({counter.value: firestore.Increment(1)})
+        except google_errors.NotFound as error:
+            raise NotFound(f"no recipe {recipe_id!r}") from error
+        recipe = await self.get(recipe_id)
+        if recipe is None:  # removed in between
+            raise NotFound(f"no recipe {recipe_id!r}")
+        return recipe
