@@ -101,7 +101,11 @@ def shared_notebook(raw: dict[str, Any], *, keep_outputs: bool) -> dict[str, Any
         if "nbformat" not in notebook:
             raise FieldInvalid("notebook", "The notebook is not a valid Jupyter notebook: it has no 'nbformat' "
                                            "(send the .ipynb file's JSON as it is).")
-        if notebook.get("nbformat") != 4:
+        minor = notebook.get("nbformat_minor")
+        if "nbformat_minor" in notebook and (not isinstance(minor, int) or isinstance(minor, bool) or minor < 0):
+            raise FieldInvalid("notebook", "The notebook is not a valid Jupyter notebook: its 'nbformat_minor' must "
+                                           "be a whole number from 0.")
+        if notebook.get("nbformat") != 4 or isinstance(notebook.get("nbformat"), (bool, float)):
             raise FieldInvalid("notebook", f"The notebook is in nbformat {notebook.get('nbformat')!r}; recipes are "
                                            "Jupyter notebooks of nbformat 4 (open and save it in JupyterLab).")
         with warnings.catch_warnings():  # cells without ids (older notebooks) are given ids, as JupyterLab does
@@ -112,7 +116,9 @@ def shared_notebook(raw: dict[str, Any], *, keep_outputs: bool) -> dict[str, Any
         where = "/".join(str(p) for p in err.absolute_path) or "the top level"
         raise FieldInvalid("notebook", f"The notebook is not a valid Jupyter notebook (nbformat 4): at {where}, "
                                        f"{first}.") from None
-    except (TypeError, AttributeError, KeyError) as err:
+    except FieldInvalid:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError, AssertionError) as err:  # nbformat's own asserts
         raise FieldInvalid("notebook", f"The notebook is not a valid Jupyter notebook (nbformat 4): {err}.") from None
     for cell in notebook.cells:
         if cell.cell_type == "code" and not keep_outputs:

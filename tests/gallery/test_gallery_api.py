@@ -146,6 +146,7 @@ async def test_an_oversize_notebook_gets_a_clear_400_and_nothing_is_stored(start
     ({"notebook": notebook({"cell_type": "code", "source": 7, "metadata": {}, "outputs": [], "execution_count": None})},
      "notebook", "not a valid"),
     ({"notebook": "not an object"}, "notebook", "notebook"),
+    ({"notebook": {"nbformat": 4, "nbformat_minor": "x", "metadata": {}, "cells": []}}, "notebook", "nbformat_minor"),
     ({"title": ""}, "title", "empty"),
     ({"title": "x" * 121}, "title", "at most 120"),
     ({"title": "two\nlines"}, "title", "one line"),
