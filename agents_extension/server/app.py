@@ -185,6 +185,7 @@ async def reconcile_at_start(service: AgentsService, workspace: Workspace) -> No
 
 def routes() -> list[tuple[str, type]]:
     """The extension's handlers, by URL path under the server's base URL (see extension.py)."""
+    from . import gallery  # here: gallery builds on this module's AgentsService
     return [
         (r"api/agents/?", AgentsAPI),
         (r"api/agents/([^/]+)", AgentsAPI),
@@ -193,6 +194,7 @@ def routes() -> list[tuple[str, type]]:
         (r"agents/?", Dashboard),
         (r"api/usage/me", _usage_api()),
         *run_routes(),  # recipe runs: the Run form, the runs page and their API (runs.py)
+        *gallery.routes(),  # the recipe gallery: share a notebook, use a recipe
     ]
 
 

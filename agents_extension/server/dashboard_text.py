@@ -128,6 +128,7 @@ TEXT = {
     "error_monthly_limit_usd": N_("Give an amount from 0 to %(limit)s US dollars, or leave it empty for no monthly limit."),
     "error_other": N_("It could not be saved: %(reason)s"),
     "runs": N_("Runs"),  # the recipe runs page (runs.py)
+    "share_recipe": N_("Share as a recipe"),  # the gallery's share page (gallery.py)
 }
 
 

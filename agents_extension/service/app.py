@@ -25,14 +25,16 @@ from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from tornado import web
-from traitlets import CaselessStrEnum, Float, List, Type, Unicode, default, validate
+from traitlets import CaselessStrEnum, Float, Integer, List, Type, Unicode, default, validate
 from traitlets.config import Application, LoggingConfigurable
 
 from oma_contract import DEFAULT_MODELS, Language
 from oma_contract.environment import DocumentedEnvironment, SettingInvalid, from_environment
 
 from ..store import OutboxMessage, Store, open_store
+from ..store.recipes import MAX_NOTEBOOK_BYTES
 from . import agents_api as agents
+from . import gallery
 from . import handlers as h
 from . import usage_api
 from .usage_page import UsagePage
@@ -60,7 +62,8 @@ class Mailer(Protocol):
         """Make run_forever return after the message being sent, if any."""
 
 
-def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool, models: tuple[str, ...]) -> web.Application:
+def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool, models: tuple[str, ...],
+             recipe_max_bytes: int = gallery.DEFAULT_MAX_BYTES) -> web.Application:
     """The service's tornado application: its pages and API under `prefix`."""
     routes = [
         (r"oauth_callback", HubOAuthCallbackHandler),
@@ -81,11 +84,19 @@ def make_app(store: Store, desk: BetaDesk, prefix: str, *, smtp_configured: bool
         (r"api/sessions", agents.SessionsAPI),
         *usage_api.ROUTES,
         (r"api/openapi.json", h.OpenAPIDocument),
+        (r"recipes/?", gallery.GalleryListPage),
+        (r"recipes/([^/]+)", gallery.RecipePage),
+        (r"api/recipes/?", gallery.RecipesAPI),
+        (r"api/recipes/([^/]+)", gallery.RecipeAPI),
+        (r"api/recipes/([^/]+)/notebook", gallery.RecipeNotebookAPI),
+        (r"api/recipes/([^/]+)/imports", gallery.RecipeImportsAPI),
+        (r"api/recipes/([^/]+)/runs", gallery.RecipeRunsAPI),
     ]
     return ServiceApplication(
         [(prefix + pattern, handler) for pattern, handler in routes] + [(prefix.rstrip("/") + "/?", web.RedirectHandler, {"url": prefix + "beta"})],
         store=store, beta_desk=desk, service_prefix=prefix, templates=page_environment(),
         openapi=openapi_document(prefix, models), smtp_configured=smtp_configured, models=models,
+        recipe_max_bytes=recipe_max_bytes,
         cookie_secret=os.urandom(32), xsrf_cookies=True, static_path=str(STATIC), static_url_prefix=prefix + "static/",
     )
 
@@ -224,6 +235,23 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
     def _stop_grace_seconds_default(self):
         return from_environment(self, "stop_grace_seconds", 5.0)
 
+    recipe_max_bytes = Integer(
+        config=True,
+        help="The largest notebook a recipe may hold, in bytes as shared (after its outputs are kept or cleared); "
+        "at most 900000 (a Firestore document holds 1 MiB).",
+    ).tag(env="OMA_RECIPE_MAX_BYTES")
+
+    @default("recipe_max_bytes")
+    def _recipe_max_bytes_default(self):
+        return from_environment(self, "recipe_max_bytes", gallery.DEFAULT_MAX_BYTES)
+
+    @validate("recipe_max_bytes")
+    def _recipe_max_bytes_fits(self, proposal):
+        if not 1_000 <= proposal["value"] <= MAX_NOTEBOOK_BYTES:
+            raise SettingInvalid(f"OMA_RECIPE_MAX_BYTES must be from 1000 to {MAX_NOTEBOOK_BYTES} bytes, "
+                                 f"not {proposal['value']}")
+        return proposal["value"]
+
     mailer_class = Type(
         default_value="email_hook.sender.OutboxSender",
         klass=LoggingConfigurable,
@@ -277,7 +305,8 @@ class AgentsServiceApp(DocumentedEnvironment, Application):
                         hub_url=self.public_url.rstrip("/"), admin_emails=list(self.admin_emails),
                         compose_email=mailer.compose, admin_language=self.admin_mail_language,
                         full_sync_seconds=self.group_full_sync_seconds)
-        app = make_app(store, desk, self.service_prefix, smtp_configured=mailer.configured, models=tuple(self.models))
+        app = make_app(store, desk, self.service_prefix, smtp_configured=mailer.configured, models=tuple(self.models),
+                       recipe_max_bytes=self.recipe_max_bytes)
         url = urlparse(self.service_url)
         server = app.listen(url.port or 80, url.hostname or "127.0.0.1")
         self.log.info("Agents service at %s (store %s, e-mail %s)", self.service_prefix, store.__class__.__name__,

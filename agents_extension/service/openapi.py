@@ -165,6 +165,84 @@ def _usage_paths() -> dict[str, Any]:
     }
 
 
+def _recipe_paths() -> dict[str, Any]:
+    """The recipe gallery (gallery.py): open to people approved for the beta, and admins."""
+    from .recipe_input import RecipePublish, RecipeStatusChange
+
+    recipe = {"$ref": "#/components/schemas/Recipe"}
+    recipe_id = {"name": "recipe_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    etag = {"ETag": {"schema": {"type": "string"}, "description": "The recipe's version, quoted"}}
+    refused = {"400": _json({"allOf": [ERROR, {"type": "object", "properties": {"credentials": {
+        "type": "array", "items": {"$ref": "#/components/schemas/CredentialFinding"}}}}]},
+        "Bad input; `field` names the field. When values look like credentials, `credentials` lists them "
+        "(masked, with the fingerprint to confirm one is not a credential)")}
+
+    def body(model: type[BaseModel]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+
+    def counter(what: str) -> dict[str, Any]:
+        return {"post": {"summary": f"Count one {what} of the recipe (a person's server does)", "parameters": [recipe_id],
+                         "responses": {"200": _json(recipe, "The recipe, counted"), **_errors(403, 404)}}}
+
+    return {
+        "/api/recipes": {
+            "get": {"summary": "The gallery: published recipes, newest version first; `q` words each begin a word of "
+                               "the recipe, `tag` ignores case; `mine=1`: your own, published or not",
+                    "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                                   {"name": "tag", "in": "query", "schema": {"type": "string", "maxLength": 30}},
+                                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                               "maximum": 200, "default": 50}},
+                                   {"name": "mine", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}],
+                    "responses": {"200": _json({"type": "array", "items": recipe}, "Recipes"), **_errors(400, 403)}},
+            "post": {"summary": "Share a notebook as a recipe: checked (nbformat 4, size, agent, credentials) before "
+                                "anything is stored", "requestBody": body(RecipePublish),
+                     "responses": {"201": {**_json(recipe, "Published, at version 1"), "headers": {
+                         "Location": {"schema": {"type": "string"}, "description": "The recipe's URL"}, **etag}},
+                         **refused, **_errors(403)}},
+        },
+        "/api/recipes/{recipe_id}": {
+            "parameters": [recipe_id],
+            "get": {"summary": "One recipe (published, or your own)",
+                    "responses": {"200": {**_json(recipe, "The recipe"), "headers": etag}, **_errors(403, 404)}},
+            "put": {"summary": "Publish a new version (the author)", "requestBody": body(RecipePublish),
+                    "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"},
+                                    "description": "The version you are replacing; a stale one: 409"}],
+                    "responses": {"200": {**_json(recipe, "The new version"), "headers": etag}, **refused,
+                                  **_errors(403, 404, 409)}},
+            "patch": {"summary": "Unpublish, or publish again (the author)", "requestBody": body(RecipeStatusChange),
+                      "responses": {"200": _json(recipe, "The recipe"), **_errors(400, 403, 404)}},
+            "delete": {"summary": "Remove the recipe and all its versions (admins)",
+                       "responses": {"204": {"description": "Removed"}, **_errors(403, 404)}},
+        },
+        "/api/recipes/{recipe_id}/notebook": {"get": {
+            "summary": "A version's notebook (the current one unless `version`): what an import copies",
+            "parameters": [recipe_id, {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+            "responses": {"200": _json({"type": "object"}, "The .ipynb JSON"), **_errors(400, 403, 404)}}},
+        "/api/recipes/{recipe_id}/imports": counter("import"),
+        "/api/recipes/{recipe_id}/runs": counter("run"),
+    }
+
+
+def _recipe_schemas() -> dict[str, Any]:
+    from .recipe_input import RecipePublish, RecipeStatusChange
+
+    _, top = models_json_schema([(RecipePublish, "validation"), (RecipeStatusChange, "validation")],
+                                ref_template="#/components/schemas/{model}")
+    schemas = top["$defs"]
+    text = {"type": "string"}
+    schemas["Recipe"] = {"type": "object", "properties": {
+        "id": text, "author": {**text, "description": "The author's e-mail address"}, "author_name": text,
+        "title": text, "description": text, "tags": {"type": "array", "items": text},
+        "agent": {"type": "object", "description": "The agent definition the recipe brings"},
+        "outputs_kept": {"type": "boolean"}, "notebook_bytes": {"type": "integer"}, "version": {"type": "integer"},
+        "status": {"type": "string", "enum": ["published", "unpublished"]}, "imports": {"type": "integer"},
+        "runs": {"type": "integer"}, "created_at": {"type": ["string", "null"]}, "updated_at": {"type": ["string", "null"]}},
+        "required": ["id", "author", "title", "version", "status"]}
+    schemas["CredentialFinding"] = {"type": "object", "properties": {
+        "kind": text, "where": text, "masked": text, "fingerprint": text}}
+    return schemas
+
+
 def openapi_document(prefix: str, models: tuple[str, ...] = DEFAULT_MODELS) -> dict[str, Any]:
     person = _ref(Person)
     email = {"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -185,7 +263,7 @@ def openapi_document(prefix: str, models: tuple[str, ...] = DEFAULT_MODELS) -> d
         "servers": [{"url": prefix.rstrip("/")}],
         "components": {
             "securitySchemes": {"jupyterhubToken": {"type": "apiKey", "in": "header", "name": "Authorization"}},
-            "schemas": component_schemas(models),
+            "schemas": {**component_schemas(models), **_recipe_schemas()},
         },
         "security": [{"jupyterhubToken": []}],
         "paths": {
@@ -224,6 +302,7 @@ def openapi_document(prefix: str, models: tuple[str, ...] = DEFAULT_MODELS) -> d
                               **_errors(400, 403)}}},
             **_agent_paths(),
             **_usage_paths(),
+            **_recipe_paths(),
             "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                           "responses": {"200": {"description": "OpenAPI 3 document"}}}},
         },

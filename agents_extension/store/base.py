@@ -18,12 +18,14 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # The records' enums are the contract's; these dataclasses are the storage shape.
 from oma_contract import AgentStatus, BetaStatus, Language, MessageStatus, PermissionMode, SessionStatus
 
 from .usage import UsageStore
+if TYPE_CHECKING:
+    from .recipes import RecipeShelf
 
 # A person with one of these statuses may not apply again (apply_for_beta raises Conflict).
 APPLIED = (BetaStatus.PENDING, BetaStatus.APPROVED)
@@ -249,6 +251,11 @@ class Store(UsageStore, abc.ABC):
     @abc.abstractmethod
     async def list_outbox(self, limit: int = 100) -> list[OutboxMessage]:
         """Newest first, for admins reading the outbox in local mode."""
+
+    @property
+    @abc.abstractmethod
+    def recipes(self) -> RecipeShelf:
+        """The recipe gallery's shelf (recipes.py), in this store."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import functools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import quote
@@ -466,6 +467,12 @@ class FirestoreStore(FirestoreUsage, Store):
         # Firestore breaks created_at ties by doc id in the same direction: id descending, as in SQLite.
         query = self._outbox.order_by("created_at", direction=firestore.Query.DESCENDING).limit(limit)
         return [_record(OutboxMessage, snapshot.to_dict()) async for snapshot in query.stream()]
+
+    @functools.cached_property
+    def recipes(self):
+        from .recipes import FirestoreRecipes
+
+        return FirestoreRecipes(self)
 
     async def close(self) -> None:
         # AsyncClient has no public close; its gRPC channel exists only once a call was made.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -629,6 +630,12 @@ class SQLiteStore(SQLiteUsage, Store):
             return [_read_message(row) for row in rows]
 
         return await self._run(work)
+
+    @functools.cached_property
+    def recipes(self):
+        from .recipes import SQLiteRecipes
+
+        return SQLiteRecipes(self)
 
     async def close(self) -> None:
         if self._closed:

@@ -70,14 +70,14 @@ class RunningService(Client):
 @pytest.fixture
 async def start_service(hub: RealHub, tmp_path: Path):
     """Start an agents service on a free port: ``await start_service(store_url=..., models="a, b")``
-    (a SQLite store in tmp_path and the default models unless told)."""
+    (a SQLite store in tmp_path and the default models unless told; other make_app settings by name)."""
     running: list[tuple[HTTPServer, Store]] = []
 
-    async def start(store_url: str | None = None, models: str | None = None) -> RunningService:
+    async def start(store_url: str | None = None, models: str | None = None, **settings) -> RunningService:
         store = open_store(store_url or f"sqlite:///{tmp_path / f'store-{len(running)}.sqlite'}")
         desk = BetaDesk(store=store, hub=HubAPI(hub.api_url, hub.service_token), group=BETA_GROUP,
                         hub_url="http://127.0.0.1:8000", admin_emails=[ADMIN], compose_email=compose)
-        app = make_app(store, desk, SERVICE, smtp_configured=False, models=models_setting(models))
+        app = make_app(store, desk, SERVICE, smtp_configured=False, models=models_setting(models), **settings)
         sockets = bind_sockets(0, "127.0.0.1")
         server = HTTPServer(app)
         server.add_sockets(sockets)
