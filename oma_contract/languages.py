@@ -56,6 +56,12 @@ def choose_language(cookie: str | None, accept_language: str | None) -> Language
     return DEFAULT_LANGUAGE
 
 
+def page_language(handler) -> str:
+    """The language code ("en", "ko") of the page a tornado handler answers: ``choose_language`` of its
+    request's ``oma_lang`` cookie and Accept-Language header. (Duck-typed: oma_contract imports no tornado.)"""
+    return choose_language(handler.get_cookie(LANGUAGE_COOKIE), handler.request.headers.get("Accept-Language")).value
+
+
 # The web font that shows Korean on a machine without a Korean font (Noto Sans KR, SIL OFL 1.1): every
 # component serves this folder with its pages and links WEB_FONT_STYLESHEET from it.
 WEB_FONTS = Path(__file__).with_name("web_fonts")

@@ -1,7 +1,7 @@
-"""The agents dashboard's words, in Korean or English by the browser's language.
+"""The agents dashboard's words, in Korean or English by the person's switch or the browser's language.
 
-The language comes from tornado's locale support (``RequestHandler.locale``,
-which reads Accept-Language with its weights); the words from a gettext
+The language is the platform's one rule (``oma_contract.languages``: the person's
+``oma_lang`` switch, else Accept-Language by its weights); the words from a gettext
 catalog whose message ids are the English texts below. The Korean catalog is
 ``locale/ko/LC_MESSAGES/oma-dashboard.po`` beside this module; Babel compiles
 it when the server first needs it, so no compiled file is kept in the
@@ -20,10 +20,10 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import tornado.locale
 from tornado.web import RequestHandler
 
 from oma_contract.catalogs import Catalogs
+from oma_contract.languages import page_language
 
 CATALOGS = Catalogs("oma-dashboard", Path(__file__).with_name("locale"))
 DEFAULT_LANGUAGE = "en"  # the message ids themselves: English has no catalog
@@ -132,19 +132,9 @@ TEXT = {
 }
 
 
-@functools.cache
-def _offer_languages() -> None:
-    """Tell tornado's locale which languages there are (those with a catalog, and English)."""
-    # The words come from our own translations below, so another catalog domain loaded into
-    # tornado in this process cannot mix in.
-    tornado.locale.set_default_locale(DEFAULT_LANGUAGE)
-    tornado.locale.load_gettext_translations(CATALOGS.compiled_folder(), CATALOGS.domain)
-
-
 def request_language(handler: RequestHandler) -> str:
-    """"en" or "ko": the browser's first language we have, by weight; English otherwise."""
-    _offer_languages()
-    return handler.locale.code.split("_")[0]
+    """"en" or "ko": the person's switch, else the browser's first language we have, by weight; else English."""
+    return page_language(handler)
 
 
 @functools.cache

@@ -189,3 +189,13 @@ async def test_control_characters_are_refused_in_decisions_by_the_page_and_the_a
     assert await status_of(service, admin, ctrl.email) == "pending"
     messages = await outbox(service, admin, ctrl.email)
     assert messages and all(m["event"] != "beta.rejected" for m in messages)
+
+
+async def test_the_language_a_person_picked_on_the_switch_wins_over_the_browsers(service, person):
+    # The hub's switch keeps the choice in the oma_lang cookie (path /): the service's pages follow it.
+    picked = await service.call("GET", "beta", token=person("carol").token,
+                                headers={"Accept-Language": "en-US,en;q=0.9", "Cookie": "oma_lang=ko"})
+    assert "베타" in picked.text and picked.headers["Content-Language"] == "ko"
+    forged = await service.call("GET", "beta", token=person("dave").token,
+                                headers={"Accept-Language": "en-US", "Cookie": "oma_lang=xx"})
+    assert "Apply for the beta" in forged.text
