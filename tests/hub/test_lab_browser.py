@@ -179,10 +179,16 @@ def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_mode
 
     phone = chromium.new_context(viewport=PHONE, locale="ko-KR", is_mobile=True, has_touch=True)
     page = phone.new_page()
+    fonts = []
+    page.on("response", lambda response: fonts.append(response) if response.url.endswith(".woff2") else None)
     open_lab(page, hub, email)
     assert shell_mode(page) == "single-document"
     assert not page.locator("#jp-left-stack").is_visible()  # the file browser does not cover the notebook
     page.locator('.jp-LauncherCard[data-category="내 에이전트"]', has_text="Newsletter writer").wait_for(timeout=LOAD)
+    # Hangul in the hub's web font, linked by the extension (the phone may have no Korean font).
+    assert page.locator("link#oma-web-font").count() == 1
+    page.evaluate("document.fonts.load('16px \"Noto Sans KR\"', '내 에이전트').then(() => document.fonts.ready)")
+    assert any(f.ok and "/hub/oma-fonts/" in f.url for f in fonts), [f.url for f in fonts]
     screenshot(page, request, "phone-launcher")
     open_agent_notebook(page)
     assert not page.locator("#jp-left-stack").is_visible()

@@ -145,6 +145,7 @@ async def test_the_dashboard_and_its_form_options_are_served_by_ones_server(user
     assert page.status_code == 200 and "내 에이전트" in page.text and page.headers["Content-Language"] == "ko"
     picked = await user_server.call("GET", "agents", headers={"Accept-Language": "en", "Cookie": "oma_lang=ko"})
     assert "내 에이전트" in picked.text  # the language switch (oma_lang) wins over the browser's
+    assert re.search(r'<link rel="stylesheet" href="[^"]*/hub/oma-fonts/noto-sans-kr.css">', page.text)  # the web font
     # The form offers what the contract defines, in its order, with its limits; of the statuses only
     # those that differ (a draft behaves as an active agent does, see dashboard_page.FORM_STATUSES).
     offered = re.findall(r'<option value="([A-Za-z]+)">', page.text)
