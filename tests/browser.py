@@ -33,6 +33,19 @@ def chromium():
         browser.close()
 
 
+def sign_in(page, hub, email: str) -> None:
+    """Sign in on the hub's own sign-in page (the dev login: an e-mail address, no password)."""
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", email)
+    page.click("#login_submit")
+    page.wait_for_url(f"{hub.url}/hub/home")
+
+
+def fits_the_screen(page) -> bool:
+    """Nothing wider than the window: no sideways scrolling on a phone."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
 def screenshot(page, request: pytest.FixtureRequest, state: str) -> Path:
     """Keep a full-page screenshot of ``state`` for the running test; returns where it went."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{request.node.name}-{state}").strip("-")

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401 (fixture)
+from tests.browser import DESKTOP, PHONE, axe_violations, chromium, fits_the_screen, screenshot, sign_in  # noqa: F401 (fixture)
 from tests.hub.conftest import ADMIN, SERVICE, Hub, person
 
 HOSTILE_MARKDOWN = ('# Weekly competitor report\nWhat changed this week.\n\n'
@@ -23,17 +23,6 @@ def platform(tmp_path_factory, fake_model) -> Hub:
     hub = Hub(tmp_path_factory.mktemp("gallery-hub"), fake_model.client_environment())
     yield hub
     hub.stop()
-
-
-def sign_in(page, hub: Hub, email: str) -> None:
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", email)
-    page.click("#login_submit")
-    page.wait_for_url(f"{hub.url}/hub/home")
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def no_serious_violations(page, chromium, **context) -> None:

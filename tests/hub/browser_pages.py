@@ -18,8 +18,3 @@ def signed_in_page(chromium, hub: Hub, email: str, language: str, viewport: dict
     host = urlparse(hub.url).hostname
     context.add_cookies([{"name": c.name, "value": c.value, "domain": host, "path": c.path or "/"} for c in session.cookies])
     return context, context.new_page()
-
-
-def fits_the_screen(page) -> bool:
-    """Nothing wider than the window: no sideways scrolling on a phone."""
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -15,9 +15,9 @@ import websocket
 
 from oma_contract.money import format_usd
 from oma_contract.permission_choices import Answer, PermissionChoices, tool_lists
-from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401 (a fixture)
+from tests.browser import DESKTOP, PHONE, axe_violations, chromium, fits_the_screen, screenshot  # noqa: F401 (a fixture)
 from tests.fake_model import say
-from tests.hub.browser_pages import fits_the_screen, signed_in_page
+from tests.hub.browser_pages import signed_in_page
 from tests.hub.conftest import ADMIN, Hub
 from tests.polling import wait_for
 

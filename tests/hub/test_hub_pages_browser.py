@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401 (chromium: a fixture)
+from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot, sign_in  # noqa: F401 (chromium: a fixture)
 from tests.fake_google import FakeGoogle
 from tests.hub.conftest import ADMIN, SERVICE, person
 from tests.hub.test_sign_in import CLIENT_ID, CLIENT_SECRET, google_hub
@@ -77,13 +77,6 @@ def people(hub):
                                     "note": "Not this month, sorry" if state == "rejected" else ""})
             assert decided.status_code == 200, decided.text
     return made
-
-
-def sign_in(page, hub, email: str) -> None:
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", email)
-    page.click("#login_submit")
-    page.wait_for_url(f"{hub.url}/hub/home")
 
 
 def check(page, request, language: str, state: str, *, signed_in: bool = True) -> str:

@@ -3,39 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.browser import PHONE, chromium, fits_the_screen, sign_in  # noqa: F401 (chromium: a fixture)
 from tests.hub.conftest import ADMIN, person
 from tests.polling import wait_for
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking",
-                                                                     "--disable-gpu", "--disable-component-update"])
-        yield browser
-        browser.close()
-
-
-def sign_in(page, hub, email: str) -> None:
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", email)
-    page.click("#login_submit")
-    page.wait_for_url(f"{hub.url}/hub/home")
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
 
 def test_sign_in_apply_approve_start_jupyterlab(hub, chromium, tmp_path: Path):
     email = person("hana")

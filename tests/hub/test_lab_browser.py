@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.browser import ARTIFACTS, DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401
+from tests.browser import ARTIFACTS, DESKTOP, PHONE, axe_violations, chromium, screenshot, sign_in  # noqa: F401
 from tests.fake_model import say, use_tool
 from tests.hub.conftest import ADMIN
 from tests.polling import wait_for
@@ -19,13 +19,6 @@ AGENT = {"name": "Newsletter writer", "description": "Writes the weekly newslett
          "instructions": "Be brief.", "status": "active"}
 NEWS_QUESTION = "Would you like to get notified about official Jupyter news?"
 LOAD = 120_000  # ms: JupyterLab's first load on a busy machine
-
-
-def sign_in(page, hub, email: str) -> None:
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", email)
-    page.click("#login_submit")
-    page.wait_for_url(f"{hub.url}/hub/home")
 
 
 def person_with_agent(hub, name: str) -> tuple[str, str]:

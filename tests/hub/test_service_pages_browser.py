@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401 (a fixture)
+from tests.browser import DESKTOP, PHONE, axe_violations, chromium, fits_the_screen, screenshot  # noqa: F401 (a fixture)
 from tests.email.conftest import MAIL_FROM, certificates, smtp_server  # noqa: F401 (fixtures)
-from tests.hub.browser_pages import fits_the_screen, signed_in_page
+from tests.hub.browser_pages import signed_in_page
 from tests.hub.conftest import ADMIN, SERVICE, person
 
 WORDS = {

@@ -15,7 +15,7 @@ import pytest
 
 from agents_extension.store import open_store
 from oma_contract.usage import UsageRecord
-from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot  # noqa: F401 (fixture)
+from tests.browser import DESKTOP, PHONE, axe_violations, chromium, fits_the_screen, screenshot, sign_in  # noqa: F401 (fixture)
 from tests.hub.conftest import ADMIN, SERVICE, person
 
 
@@ -55,17 +55,6 @@ def limits(hub):
             await store.close()
 
     return run(read)
-
-
-def sign_in(page, hub, email: str) -> None:
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", email)
-    page.click("#login_submit")
-    page.wait_for_url(f"{hub.url}/hub/home")
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_admins_read_usage_and_change_limits_in_place(hub, chromium, request):
