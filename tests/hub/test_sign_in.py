@@ -104,10 +104,14 @@ def test_store_and_mail_secrets_never_reach_user_servers(monkeypatch, tmp_path):
     monkeypatch.setenv("OMA_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("OMA_USERS_DIR", str(tmp_path / "users"))
     monkeypatch.setenv("OMA_SMTP_PASSWORD", "smtp-secret")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-platform-key")
     c = Config()
     configure(c, Settings())
     assert not any(name.startswith(("OMA_", "FIRESTORE", "GOOGLE_APPLICATION")) for name in c.Spawner.env_keep)
-    assert "ANTHROPIC_API_KEY" in c.Spawner.env_keep
+    # The model's key goes to the model gateway only; a server gets the gateway's address and a token of its own.
+    assert not {"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"} & set(c.Spawner.env_keep)
+    gateway = next(service for service in c.JupyterHub.services if service["name"] == "model-gateway")
+    assert gateway["environment"]["ANTHROPIC_API_KEY"] == "sk-ant-platform-key"
     assert {"CLAUDE_KERNEL_NETWORK", "CLAUDE_KERNEL_NETWORK_ALLOW"} <= set(c.Spawner.env_keep)  # an admin's allow-list
     service_env = c.JupyterHub.services[0]["environment"]
-    assert service_env["OMA_SMTP_PASSWORD"] == "smtp-secret"
+    assert service_env["OMA_SMTP_PASSWORD"] == "smtp-secret" and "ANTHROPIC_API_KEY" not in service_env
