@@ -13,7 +13,12 @@ Two entry points:
   ``platform.configure``, and keeps what z2jh set up for the cluster where the
   platform's one-machine defaults would replace it (the hub's database, the
   services and roles z2jh made, such as the idle culler). The agents service
-  runs as its own Deployment there, so the hub only registers it by address.
+  and the model gateway run as Deployments of their own there, so the hub only
+  registers them by address.
+
+User pods get no model credentials: only the model gateway's Service address
+(``ANTHROPIC_BASE_URL``) and a token of their own for it (hub_config/gateway.py),
+issued when the server starts and revoked when it stops.
 
 The hub and the proxy are found by z2jh's own DNS names (``hub``,
 ``proxy-public``): KubeSpawner gives user servers ``JUPYTERHUB_API_URL`` from
@@ -31,7 +36,7 @@ from traitlets.config import Configurable
 
 from oma_contract.environment import DocumentedEnvironment, from_environment
 
-from . import platform  # a cycle of modules (platform calls configure_spawner), resolved at call time
+from . import gateway, platform  # a cycle of modules (platform calls configure_spawner), resolved at call time
 from .settings import Settings
 
 HOME = "/home/jovyan"
@@ -149,6 +154,30 @@ class ClusterSettings(DocumentedEnvironment, Configurable):
         host = self.agents_service_host or f"{platform.SERVICE_NAME}.{self.namespace}.svc"
         return f"http://{host}:{port}"
 
+    gateway_host = Unicode(
+        config=True,
+        help="The model gateway's DNS name in the cluster, which user pods call directly. Empty: "
+             "model-gateway.<namespace>.svc.",
+    ).tag(env="OMA_MODEL_GATEWAY_HOST")
+
+    @default("gateway_host")
+    def _gateway_host_default(self):
+        return from_environment(self, "gateway_host", "")
+
+    def gateway_url(self, port: int) -> str:
+        """The model gateway's address inside the cluster (its Kubernetes Service, in front of its replicas).
+        User pods call it directly rather than through the proxy: every streamed byte of every answer
+        would otherwise pass the one proxy pod as well, and the Service spreads them over the replicas."""
+        host = self.gateway_host or f"{gateway.GATEWAY_NAME}.{self.namespace}.svc"
+        return f"http://{host}:{port}"
+
+
+# What no user pod may be given (singleuser.extraEnv): the model's credentials and how to use them.
+# ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN are the gateway's address and token, set at each spawn.
+MODEL_CREDENTIALS = (
+    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_USE_VERTEX",
+    "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS",
+)
 
 # Seconds a user pod gets between SIGTERM and SIGKILL when its server stops.
 USER_STOP_GRACE_SECONDS = 15
@@ -182,18 +211,20 @@ def home_volume() -> tuple[dict, dict]:
 
 
 def external_service(ours: dict, z2jh: dict, url: str) -> dict:
-    """The agents service as the hub sees it in the cluster: platform's entry without
-    the command that would start it inside the hub pod, at its Deployment's address,
-    with the API token z2jh generated for it (``z2jh``, its hub.services entry)."""
+    """A service of ours as the hub sees it in the cluster: platform's entry without the
+    command that would start it inside the hub pod, at its Deployment's address, with what
+    z2jh made for it (``z2jh``, its hub.services entry: the agents service's API token)."""
     entry = {key: value for key, value in ours.items() if key not in ("command", "environment")}
-    entry.update({"url": url, "api_token": z2jh["api_token"]})
+    entry["url"] = url
     return {**z2jh, **entry}
 
 
-def merged_services(z2jh: list[dict], ours: list[dict], url: str) -> list[dict]:
-    """z2jh's services (the idle culler, hub.services) with ours: the agents service external."""
+def merged_services(z2jh: list[dict], ours: list[dict], urls: dict[str, str]) -> list[dict]:
+    """z2jh's services (the idle culler, hub.services) with ours; those named in ``urls`` external,
+    at those addresses. The agents service calls the hub's API with the token z2jh generated for
+    it; the model gateway needs none (it asks the hub about a caller's token with that token)."""
     z2jh_by_name = {service["name"]: service for service in z2jh}
-    if platform.SERVICE_NAME not in z2jh_by_name:
+    if platform.SERVICE_NAME in urls and not z2jh_by_name.get(platform.SERVICE_NAME, {}).get("api_token"):
         raise SystemExit(
             "oh-my-agent: z2jh made no agents service: keep jupyterhub.hub.services.agents in the chart's "
             "values (its API token is generated from that entry)."
@@ -201,7 +232,7 @@ def merged_services(z2jh: list[dict], ours: list[dict], url: str) -> list[dict]:
     ours_by_name = {service["name"]: service for service in ours}
     merged = [service for service in z2jh if service["name"] not in ours_by_name]
     for name, service in ours_by_name.items():
-        merged.append(external_service(service, z2jh_by_name[name], url) if name == platform.SERVICE_NAME else service)
+        merged.append(external_service(service, z2jh_by_name.get(name, {}), urls[name]) if name in urls else service)
     return merged
 
 
@@ -247,10 +278,17 @@ def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) ->
     # tests/hub/test_stopping.py). KubeSpawner's default of 1 s would kill it mid-way.
     spawner.delete_grace_period = USER_STOP_GRACE_SECONDS
 
-    # Only the model's variables pass from the hub's environment: the hub
-    # image's PATH or locale mean nothing in the user image.
-    spawner.env_keep = list(platform.DIRECT_MODEL_ENVIRONMENT)  # the chart has no model gateway yet
+    # Only how Claude Code behaves passes from the hub's environment (the hub image's PATH or locale
+    # mean nothing in the user image), never the model's credentials: those are the gateway's alone.
+    spawner.env_keep = list(platform.MODEL_ENVIRONMENT)
     environment = dict(spawner.environment) if "environment" in spawner else {}
+    credentials = sorted(set(environment) & set(MODEL_CREDENTIALS))
+    if credentials:
+        raise SystemExit(
+            f"oh-my-agent: jupyterhub.singleuser.extraEnv sets {', '.join(credentials)}: user servers get no model "
+            "credentials (anyone with a server could read them); give them to the model gateway (modelGateway "
+            "in the chart's values)."
+        )
     environment["OMA_AGENTS_SERVICE_URL"] = f"{k.agents_service_url(s.service_port)}/services/{platform.SERVICE_NAME}/"
     # A pod has no user namespaces for bubblewrap: agents are kept in their folders by Landlock.
     # An admin's own choice (singleuser.extraEnv, e.g. "off") is kept as it is.
@@ -304,7 +342,9 @@ def configure_on_z2jh(c, settings_dir: str | Path) -> Settings:
                 c[section][name] = kept[section, name]
             else:
                 c[section].pop(name, None)
-    url = ClusterSettings(config=c).agents_service_url(s.service_port)
-    c.JupyterHub.services = merged_services(z2jh_services, c.JupyterHub.services, url)
+    cluster = ClusterSettings(config=c)
+    urls = {platform.SERVICE_NAME: cluster.agents_service_url(s.service_port),
+            gateway.GATEWAY_NAME: cluster.gateway_url(s.gateway_port)}
+    c.JupyterHub.services = merged_services(z2jh_services, c.JupyterHub.services, urls)
     c.JupyterHub.load_roles = merged_roles(z2jh_roles, c.JupyterHub.load_roles)
     return s

@@ -34,11 +34,6 @@ MODEL_ENVIRONMENT = [
     # and what the kernel lets the agent reach (an admin's allow-list, e.g. a package mirror)
     "CLAUDE_KERNEL_NETWORK", "CLAUDE_KERNEL_NETWORK_ALLOW",
 ]
-# Not yet in the cluster: the chart has no gateway Deployment, so pods still get the model's variables.
-DIRECT_MODEL_ENVIRONMENT = [
-    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL",
-    "CLAUDE_CODE_USE_VERTEX", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID", *MODEL_ENVIRONMENT,
-]
 # What the agents service gets: its own settings (store, SMTP, admins).
 SERVICE_ENVIRONMENT_PREFIXES = ("OMA_", "FIRESTORE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT")
 
@@ -132,10 +127,6 @@ def configure(c, settings: Settings | None = None) -> Settings:
     # -- user servers -------------------------------------------------------------
     c.Spawner.pre_spawn_hook = beta_gate(s.beta_group, f"{s.hub_url}{prefix}beta")
     quiet_refusals()  # one log line per refusal, not four
-    if s.spawner == "local":
-        # The beta gate first: a refused person gets no gateway token.
-        c.Spawner.pre_spawn_hook = gateway.with_gateway_token(c.Spawner.pre_spawn_hook, s.gateway_url)
-        c.Spawner.post_stop_hook = gateway.post_stop_hook
     c.Spawner.default_url = "/lab"
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", *MODEL_ENVIRONMENT]
     # Where the user server's agents extension reaches the service (with its own hub token).
@@ -158,8 +149,12 @@ def configure(c, settings: Settings | None = None) -> Settings:
         # is refused by jupyter_server unless told (contained, it has a user id of its own)
         if os.geteuid() == 0:
             c.Spawner.args.append("--allow-root")
+        gateway_url = s.gateway_url
     else:  # "kubernetes", the only other value the setting takes
-        kubernetes.configure_spawner(c, s)
+        gateway_url = kubernetes.configure_spawner(c, s).gateway_url(s.gateway_port)
+    # The beta gate first: a refused person gets no gateway token. Stopped, the server's token is revoked.
+    c.Spawner.pre_spawn_hook = gateway.with_gateway_token(c.Spawner.pre_spawn_hook, gateway_url)
+    c.Spawner.post_stop_hook = gateway.post_stop_hook
 
     # -- the agents service -----------------------------------------------------------
     c.JupyterHub.services = [{
@@ -173,16 +168,15 @@ def configure(c, settings: Settings | None = None) -> Settings:
         # admins in the service: see oma_contract/scopes.py.
         "oauth_client_allowed_scopes": [ADMIN_SCOPE],
         "display": False,
-    }, pages_entry]
-    if s.spawner == "local":
-        c.JupyterHub.services.append({
-            # The model gateway: the only process with the model's credentials (model_gateway/).
-            "name": gateway.GATEWAY_NAME,
-            "url": f"http://127.0.0.1:{s.gateway_port}",
-            "command": [s.python, "-m", "model_gateway"],
-            "environment": gateway.gateway_environment(s.store),
-            "display": False,
-        })
+    }, pages_entry, {
+        # The model gateway: the only process with the model's credentials (model_gateway/). In the
+        # cluster its own Deployment, registered by address instead (kubernetes.merged_services).
+        "name": gateway.GATEWAY_NAME,
+        "url": f"http://127.0.0.1:{s.gateway_port}",
+        "command": [s.python, "-m", "model_gateway"],
+        "environment": gateway.gateway_environment(s.store),
+        "display": False,
+    }]
     c.JupyterHub.load_roles = [
         pages_role,
         {

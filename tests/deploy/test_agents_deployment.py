@@ -18,7 +18,8 @@ def test_the_rendered_environment_starts_the_service_on_every_interface_and_it_s
     port = free_port()
     objects = manifests(render({"agentsService": {"port": port}}))
     pod = find(objects, "Deployment", "agents")["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
+    # (with the SQLite store of the default values the model gateway runs beside it)
+    container = next(c for c in pod["containers"] if c["name"] == "agents")
     env = container_environment(objects, container, secrets={})
     assert env["JUPYTERHUB_SERVICE_URL"] == f"http://0.0.0.0:{port}"
     # What only the cluster has: the store's volume, and the hub (not needed to start).

@@ -116,6 +116,17 @@ def test_hub_mounts_our_configuration_as_files(production_render):
     ({"workloadIdentity": {"googleServiceAccount": "oh-my-agent"}}, "'/workloadIdentity/googleServiceAccount'"),
     ({"jupyterhub": {"hub": {"extraEnv": {"OMA_GOOGLE_CLIENT_SECRET": "a-literal-secret"}}}},
      "'/jupyterhub/hub/extraEnv/OMA_GOOGLE_CLIENT_SECRET'"),
+    ({"model": {"baseUrl": "https://gateway.example.org"}}, "'model' not allowed"),
+    ({"modelGateway": {"upstream": "openai"}}, "'/modelGateway/upstream'"),
+    ({"modelGateway": {"replicas": 0}}, "'/modelGateway/replicas'"),
+    ({"modelGateway": {"anthropic": {"existingSecret": "Not A Secret Name"}}}, "'/modelGateway/anthropic/existingSecret'"),
+    ({"modelGateway": {"vertex": {"region": "the moon"}}}, "'/modelGateway/vertex/region'"),
+    ({"modelGateway": {"googleServiceAccount": "gateway"}}, "'/modelGateway/googleServiceAccount'"),
+    ({"modelGateway": {"prices": {"claude-sonnet-4-5": {"input": -3, "output": 15}}}},
+     "'/modelGateway/prices/claude-sonnet-4-5/input'"),
+    ({"modelGateway": {"settings": {"ANTHROPIC_API_KEY": "sk-ant-x"}}}, "'/modelGateway/settings'"),
+    ({"networkPolicy": {"fqdnPolicy": {"gatewayHosts": ["https://api.anthropic.com"]}}},
+     "'/networkPolicy/fqdnPolicy/gatewayHosts/0'"),
 ])
 def test_a_wrong_value_is_refused_naming_it(render, change, named):
     with pytest.raises(helm_python.HelmValuesError) as refused:
@@ -138,6 +149,7 @@ def test_a_wrong_value_is_refused_naming_it(render, change, named):
     ({"jupyterhub": {"hub": {"services": {"agents": None}}}}, "jupyterhub.hub.services"),
     ({"jupyterhub": {"fullnameOverride": "oma"}}, "jupyterhub.fullnameOverride"),
     ({"jupyterhub": {"hub": {"baseUrl": "/notebooks/"}}}, "jupyterhub.hub.baseUrl"),
+    ({"modelGateway": {"upstream": "vertex"}}, "modelGateway.vertex.projectId must be set"),
     ({"domain": "notebooks.example.org", "jupyterhub": {"proxy": {"service": {"annotations": {
         "cloud.google.com/backend-config": None}}}}}, "cloud.google.com/backend-config"),
 ])
@@ -210,14 +222,15 @@ def test_user_pods_reach_the_platform_dns_and_public_addresses_only(production_r
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     rules = policy["egress"]
     selected = [rule["to"][0]["podSelector"]["matchLabels"] for rule in rules if "podSelector" in rule["to"][0]]
-    assert [s.get("component") or s.get("app.kubernetes.io/component") for s in selected] == ["hub", "proxy", "agents"]
+    assert [s.get("component") or s.get("app.kubernetes.io/component") for s in selected] == [
+        "hub", "proxy", "agents", "model-gateway"]
     # the metadata server (GKE's two addresses), other pods and the VPC: no
     for address, port in [("169.254.169.254", 80), ("169.254.169.252", 988), ("10.8.0.7", 8888),
                           ("172.16.0.3", 443), ("192.168.1.1", 80), ("100.64.0.9", 8888)]:
         assert not _reachable(rules, address, port), f"user pods reach {address}:{port}"
     # DNS (Cloud DNS for GKE answers on the metadata address, DNS only) and the internet: yes
     assert _reachable(rules, "169.254.169.254", 53)
-    assert _reachable(rules, "160.79.104.10", 443), "the model endpoint (a public address)"
+    assert _reachable(rules, "151.101.0.223", 443), "package indexes (public addresses)"
     # only the hub and the proxy (z2jh's labelled pods) may connect to a user server
     assert policy["ingress"] == [{"from": [{"podSelector": {"matchLabels": {"hub.jupyter.org/network-access-singleuser": "true"}}}],
                                   "ports": [{"port": "notebook-port"}]}]

@@ -27,7 +27,7 @@ from hub_config.kubernetes import merged_services
 from hub_config.platform import configure
 
 configure(c)
-c.JupyterHub.services = merged_services({z2jh!r}, c.JupyterHub.services, {url!r})
+c.JupyterHub.services = merged_services({z2jh!r}, c.JupyterHub.services, {{"agents": {url!r}}})
 """
 
 

@@ -13,7 +13,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient
 from traitlets.config.loader import PyFileConfigLoader
 
-from hub_config import kubernetes
+from hub_config import gateway, kubernetes
 from tests.deploy.chart import KUBERNETES_VERSION, NAMESPACE, manifests
 from tests.deploy.hub import hub_environment, mount, secret_data
 
@@ -128,16 +128,63 @@ def test_sign_in_is_google_with_the_admins_of_the_values(production):
     assert c.JupyterHub.admin_access is False, "admins do not enter people's servers, as locally"
 
 
-def test_beta_gate_refuses_a_server_to_people_not_approved(production):
+class HubTokens:
+    """What hub_config.gateway uses of JupyterHub's database for a person's tokens: their tokens, a new one,
+    deleting one (the real hub's are exercised end to end in tests/gateway)."""
+
+    def __init__(self) -> None:
+        self.api_tokens = []
+
+    def new_api_token(self, scopes, note):
+        self.api_tokens.append(SimpleNamespace(scopes=scopes, note=note))
+        return f"token-{len(self.api_tokens)}"
+
+    def delete(self, token):
+        self.api_tokens.remove(token)
+
+    def commit(self):
+        pass
+
+
+def _spawner(name: str, groups: list[str]) -> SimpleNamespace:
+    tokens = HubTokens()
+    user = SimpleNamespace(name=name, admin=False, groups=[SimpleNamespace(name=g) for g in groups], orm_user=tokens)
+    return SimpleNamespace(user=user, db=tokens, name="", environment={"OMA_AGENTS_SERVICE_URL": "x"},
+                           log=SimpleNamespace(info=lambda *args: None))
+
+
+def test_beta_gate_refuses_a_server_and_its_gateway_token_to_people_not_approved(production):
     c, _ = production
     hook = c.Spawner.pre_spawn_hook
-    person = SimpleNamespace(user=SimpleNamespace(name="eve@example.org", admin=False, groups=[]), log=SimpleNamespace(info=print))
+    person = _spawner("eve@example.org", [])
     with pytest.raises(web.HTTPError) as refused:
         hook(person)
     assert refused.value.status_code == 403
     assert "https://notebooks.example.org/services/agents/beta" in refused.value.log_message
-    approved = SimpleNamespace(user=SimpleNamespace(name="ada@example.org", admin=False, groups=[SimpleNamespace(name="beta")]))
-    assert hook(approved) is None
+    assert person.user.orm_user.api_tokens == [], "a refused person gets no gateway token"
+
+
+def test_a_server_gets_the_gateways_service_address_and_a_token_for_it_only_revoked_at_stop(production):
+    c, _ = production
+    approved = _spawner("ada@example.org", ["beta"])
+    assert c.Spawner.pre_spawn_hook(approved) is None
+    assert approved.environment == {"OMA_AGENTS_SERVICE_URL": "x",
+                                    "ANTHROPIC_BASE_URL": f"http://model-gateway.{NAMESPACE}.svc:10102",
+                                    "ANTHROPIC_AUTH_TOKEN": "token-1"}
+    (token,) = approved.user.orm_user.api_tokens
+    assert token.scopes == [gateway.GATEWAY_SCOPE]
+    c.Spawner.post_stop_hook(approved)
+    assert approved.user.orm_user.api_tokens == [], "the token is deleted when the server stops"
+    # the token's scope is one the user role grants (a token cannot exceed its owner's)
+    roles = {role["name"]: role for role in c.JupyterHub.load_roles}
+    assert gateway.GATEWAY_SCOPE in roles["user"]["scopes"]
+
+
+def test_the_gateway_is_an_external_service_at_its_cluster_address_without_a_token(production):
+    c, _ = production
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    entry = services["model-gateway"]
+    assert entry == {"name": "model-gateway", "url": f"http://model-gateway.{NAMESPACE}.svc:10102", "display": False}
 
 
 def test_the_hub_refuses_to_start_without_googles_client(production_render, load_hub):
@@ -153,11 +200,14 @@ def test_default_values_load_too(default_render, load_hub):
     assert c.GoogleOAuthenticator.oauth_callback_url == "http://localhost:8080/hub/oauth_callback"
 
 
-def test_the_model_endpoint_reaches_user_servers(render, load_hub):
-    """model.baseUrl is in the hub's environment, which KubeSpawner passes on for the model's variables only."""
-    c, _ = load_hub(render({"model": {"baseUrl": "https://gateway.example.org"}}))
-    assert os.environ["ANTHROPIC_BASE_URL"] == "https://gateway.example.org"
-    assert "ANTHROPIC_BASE_URL" in c.KubeSpawner.env_keep
+MODEL_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_USE_VERTEX",
+                   "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS")
+
+
+def test_no_model_variable_passes_from_the_hub_to_user_pods(production):
+    c, _ = production
+    assert not set(MODEL_VARIABLES) & set(c.KubeSpawner.env_keep)
+    assert not set(MODEL_VARIABLES) & set(c.KubeSpawner.environment)
 
 
 async def test_pod_of_a_sample_person_validates_and_is_locked_down(production, tmp_path, monkeypatch):
@@ -166,13 +216,19 @@ async def test_pod_of_a_sample_person_validates_and_is_locked_down(production, t
     from kubespawner import KubeSpawner
 
     c, _ = production
+    for name in MODEL_VARIABLES:  # whatever the hub's own environment holds, none of it reaches the pod
+        monkeypatch.setenv(name, f"hub's {name}")
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(DUMMY_KUBECONFIG, encoding="utf-8")  # _mock still reads one; never contacted
     monkeypatch.setattr("kubernetes_asyncio.config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig))
     hub = Hub(base_url="/hub/")
     hub.connect_url = c.JupyterHub.hub_connect_url
-    user = SimpleNamespace(name="ada@example.org", id=7, url="/user/ada@example.org/")
+    tokens = HubTokens()
+    user = SimpleNamespace(name="ada@example.org", id=7, url="/user/ada@example.org/", admin=False,
+                           groups=[SimpleNamespace(name="beta")], orm_user=tokens)
     spawner = KubeSpawner(config=c, user=user, hub=hub, _mock=True)
+    spawner.db = tokens
+    spawner.pre_spawn_hook(spawner)  # as the hub calls it before it starts the server
     async with ApiClient() as api:
         pod = api.sanitize_for_serialization(await spawner.get_pod_manifest())
         pvc = api.sanitize_for_serialization(spawner.get_pvc_manifest())
@@ -201,6 +257,10 @@ async def test_pod_of_a_sample_person_validates_and_is_locked_down(production, t
     assert env["OMA_AGENTS_SERVICE_URL"] == f"http://agents.{NAMESPACE}.svc:10101/services/agents/"
     assert env["CLAUDE_KERNEL_SANDBOX"] == "landlock", "no user namespaces in the pod: Landlock keeps agents in their folders"
     assert not [name for name in env if name.startswith(("OMA_SMTP", "OMA_STORE", "GOOGLE_", "OMA_GOOGLE"))]
+    assert env["ANTHROPIC_BASE_URL"] == f"http://model-gateway.{NAMESPACE}.svc:10102", "the gateway, directly"
+    assert env["ANTHROPIC_AUTH_TOKEN"] == "token-1", "the server's own gateway token"
+    assert not (set(MODEL_VARIABLES) - {"ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN"}) & set(env), \
+        "no model credentials in a user pod"
     assert [p["name"] for p in container["ports"]] == ["notebook-port"], "what oh-my-agent-user-pods admits"
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts["home"] == "/home/jovyan"

@@ -12,19 +12,34 @@ CULLER = {"name": "jupyterhub-idle-culler", "command": ["python3", "-m", "jupyte
 URL = "http://agents.oh-my-agent.svc:10101"
 
 
-def test_agents_service_becomes_external_with_z2jhs_token():
+GATEWAY_URL = "http://model-gateway.oh-my-agent.svc:10102"
+
+
+def test_agents_service_and_gateway_become_external_the_agents_with_z2jhs_token():
     ours = [{"name": "agents", "url": "http://127.0.0.1:10101", "command": ["python", "-m", "agents_extension.service"],
-             "environment": {"OMA_SMTP_PASSWORD": "x"}, "oauth_no_confirm": True, "display": False}]
+             "environment": {"OMA_SMTP_PASSWORD": "x"}, "oauth_no_confirm": True, "display": False},
+            {"name": "model-gateway", "url": "http://127.0.0.1:10102", "command": ["python", "-m", "model_gateway"],
+             "environment": {"ANTHROPIC_API_KEY": "sk-ant-x"}, "display": False}]
     z2jh = [CULLER, {"name": "agents", "api_token": "t0ken"}]
-    assert kubernetes.merged_services(z2jh, ours, URL) == [
+    assert kubernetes.merged_services(z2jh, ours, {"agents": URL, "model-gateway": GATEWAY_URL}) == [
         CULLER,
         {"name": "agents", "api_token": "t0ken", "url": URL, "oauth_no_confirm": True, "display": False},
+        # no token: the gateway asks the hub about a caller's token with that token
+        {"name": "model-gateway", "url": GATEWAY_URL, "display": False},
     ]
 
 
 def test_no_agents_entry_in_z2jh_is_refused():
     with pytest.raises(SystemExit, match="jupyterhub.hub.services.agents"):
-        kubernetes.merged_services([CULLER], [{"name": "agents"}], URL)
+        kubernetes.merged_services([CULLER], [{"name": "agents"}], {"agents": URL})
+
+
+def test_an_admins_model_key_for_user_pods_is_refused(monkeypatch, tmp_path):
+    """singleuser.extraEnv is z2jh's way to give user pods variables: not the model's credentials."""
+    c = Config()
+    c.KubeSpawner.environment = {"ANTHROPIC_API_KEY": "sk-ant-x", "TZ": "Asia/Seoul"}
+    with pytest.raises(SystemExit, match="singleuser.extraEnv sets ANTHROPIC_API_KEY"):
+        platform.configure(c, Settings(data_dir=tmp_path, users_dir=tmp_path / "users", spawner="kubernetes"))
 
 
 def test_roles_of_z2jh_stay_and_ours_win_by_name():

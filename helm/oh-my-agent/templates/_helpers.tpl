@@ -30,6 +30,118 @@ release: {{ .Release.Name | quote }}
 agents.{{ .Release.Namespace }}.svc
 {{- end }}
 
+{{- /* The model gateway's address inside the cluster (user pods call it directly). */}}
+{{- define "oh-my-agent.gatewayHost" -}}
+model-gateway.{{ .Release.Namespace }}.svc
+{{- end }}
+
+{{- /* Whether the gateway runs in the agents service's pod: the SQLite store's volume is that pod's alone. */}}
+{{- define "oh-my-agent.gatewayBesideAgents" -}}
+{{- if not .Values.store.url }}true{{ end }}
+{{- end }}
+
+{{- /* The pods the model gateway runs in: its own, or the agents service's (the SQLite store). */}}
+{{- define "oh-my-agent.gatewaySelector" -}}
+{{- include "oh-my-agent.selector" (merge (dict "component" (ternary "agents" "model-gateway" (eq (include "oh-my-agent.gatewayBesideAgents" .) "true"))) .) }}
+{{- end }}
+
+{{- /*
+  The model gateway's container: the only one given the model's credentials
+  (an Anthropic key from a Secret, by reference, or Vertex AI through the pod's
+  Workload Identity), with the store's address and the hub's API to check tokens.
+*/}}
+{{- define "oh-my-agent.gatewayContainer" -}}
+{{- $gateway := .Values.modelGateway }}
+{{- $hubImage := .Values.jupyterhub.hub.image }}
+- name: model-gateway
+  image: {{ include "oh-my-agent.image" $hubImage | quote }}
+  imagePullPolicy: {{ $hubImage.pullPolicy | default "IfNotPresent" }}
+  command: [python3, -m, model_gateway]
+  envFrom:
+    # the store's address (OMA_STORE_URL) and the models people may choose (OMA_MODELS)
+    - configMapRef:
+        name: oh-my-agent-settings
+  env:
+    # What JupyterHub gives a service it starts itself, for one it does not. No
+    # API token: the gateway asks the hub about a caller's token with that token.
+    - name: JUPYTERHUB_SERVICE_NAME
+      value: model-gateway
+    - name: JUPYTERHUB_SERVICE_URL
+      value: "http://0.0.0.0:{{ $gateway.port }}"
+    - name: JUPYTERHUB_API_URL
+      value: "http://{{ include "jupyterhub.hub.fullname" . }}:8081/hub/api"
+    - name: OMA_GATEWAY_UPSTREAM
+      value: {{ $gateway.upstream | quote }}
+    {{- if eq $gateway.upstream "vertex" }}
+    - name: CLAUDE_CODE_USE_VERTEX
+      value: "1"
+    - name: ANTHROPIC_VERTEX_PROJECT_ID
+      value: {{ $gateway.vertex.projectId | quote }}
+    - name: CLOUD_ML_REGION
+      value: {{ $gateway.vertex.region | quote }}
+    {{- else }}
+    {{- with $gateway.anthropic.existingSecret }}
+    - name: ANTHROPIC_API_KEY
+      valueFrom:
+        secretKeyRef:
+          name: {{ . | quote }}
+          key: {{ $gateway.anthropic.apiKeyKey | quote }}
+    {{- end }}
+    {{- with $gateway.anthropic.baseUrl }}
+    - name: ANTHROPIC_BASE_URL
+      value: {{ . | quote }}
+    {{- end }}
+    {{- end }}
+    {{- with $gateway.prices }}
+    - name: OMA_GATEWAY_PRICES
+      value: {{ toJson . | quote }}
+    {{- end }}
+    {{- range $name, $value := $gateway.settings }}
+    - name: {{ $name }}
+      value: {{ $value | quote }}
+    {{- end }}
+  ports:
+    - name: gateway
+      containerPort: {{ $gateway.port }}
+      protocol: TCP
+  # /health answers without a token and says only which upstream it uses.
+  readinessProbe:
+    httpGet:
+      path: /health
+      port: gateway
+    periodSeconds: 5
+  livenessProbe:
+    httpGet:
+      path: /health
+      port: gateway
+    initialDelaySeconds: 10
+    periodSeconds: 20
+    failureThreshold: 3
+  lifecycle:
+    # The gateway cuts answers in flight at SIGTERM (Claude Code retries them): a few
+    # seconds first, while the Service stops sending it new requests.
+    preStop:
+      sleep:
+        seconds: 5
+  resources:
+    {{- toYaml $gateway.resources | nindent 4 }}
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 1000
+    runAsGroup: 1000
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    capabilities:
+      drop: [ALL]
+    seccompProfile:
+      type: RuntimeDefault
+  {{- if eq (include "oh-my-agent.gatewayBesideAgents" .) "true" }}
+  volumeMounts:
+    - name: store
+      mountPath: /var/lib/oh-my-agent
+  {{- end }}
+{{- end }}
+
 {{- define "oh-my-agent.publicUrl" -}}
 {{- if .Values.domain -}}
 https://{{ .Values.domain }}
@@ -83,6 +195,9 @@ http://localhost:8080
 {{- end }}
 {{- if not (hasKey $z2jh.hub.services "agents") }}
 {{- fail "jupyterhub.hub.services must keep the entry agents: z2jh makes the agents service's API token from it" }}
+{{- end }}
+{{- if and (eq .Values.modelGateway.upstream "vertex") (not .Values.modelGateway.vertex.projectId) }}
+{{- fail "modelGateway.vertex.projectId must be set while modelGateway.upstream is vertex: the Google Cloud project the model is billed to" }}
 {{- end }}
 {{- if $z2jh.proxy.https.enabled }}
 {{- if and .Values.ingress.enabled .Values.domain }}
