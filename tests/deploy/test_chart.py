@@ -248,6 +248,14 @@ def test_the_agents_service_is_reached_by_the_platform_and_reaches_its_identity(
     assert labels["hub.jupyter.org/network-access-hub"] == "true", "z2jh's hub policy admits it"
 
 
+def test_the_proxy_reaches_the_agents_service_it_forwards_to(production_render):
+    """z2jh's proxy policy admits the hub and user servers only; /services/agents/ is the agents service's pods."""
+    egress = find(manifests(production_render), "NetworkPolicy", "proxy")["spec"]["egress"]
+    assert {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "oh-my-agent",
+                                                    "app.kubernetes.io/component": "agents"}}}],
+            "ports": [{"port": "http", "protocol": "TCP"}]} in egress
+
+
 def test_network_policies_can_be_turned_off(render):
     objects = manifests(render({"networkPolicy": {"enabled": False}}))
     assert not [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"].startswith("oh-my-agent")]

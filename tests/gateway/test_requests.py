@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
 import requests
 
 from tests.fake_model import fail, say, stall
-from tests.gateway.conftest import gateway_token, gateway_url, month_spend
+from tests.gateway.conftest import gateway_token, gateway_url, in_store, month_spend
 from tests.hub.conftest import ADMIN, SERVICE, Hub, person
+from tests.network import free_port
 from tests.polling import wait_for
 
 MODEL_KEY = "sk-ant-test-key"
@@ -177,6 +180,64 @@ def test_metrics_need_a_monitoring_token(hub, people, model):
                  "oma_gateway_first_byte_seconds_bucket", "oma_gateway_request_seconds_bucket"):
         assert name in page.text, name
     assert "@example.org" not in page.text  # figures per model, never per person
+
+
+@pytest.fixture
+def second_gateway(hub):
+    """Another replica: a second gateway process beside the hub's, as the hub starts it (its environment:
+    the same store, hub and model), on a port of its own."""
+    from tests.gateway.conftest import gateway_process
+
+    port = free_port()
+    env = {**gateway_process(hub).environ(), "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}"}
+    process = subprocess.Popen([sys.executable, "-m", "model_gateway"], env=env, cwd=hub.env["OMA_DATA_DIR"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ready():
+        assert process.poll() is None, "the second gateway exited"
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(ready, 30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_two_replicas_share_usage_and_budgets_through_the_store(hub, model, second_gateway):
+    """The cluster's claim: several gateway replicas behind one Service are one gateway to people."""
+    email = person("fay")
+    own = hub.token_for(hub.sign_in(email))
+    token = gateway_token(hub, own, email)
+    replicas = [gateway_url(hub), second_gateway]
+
+    def ask(url: str) -> requests.Response:
+        return requests.post(url + "/v1/messages", data=json.dumps(BODY), timeout=30, headers={
+            "content-type": "application/json", "anthropic-version": "2023-06-01", "Authorization": f"Bearer {token}"})
+
+    each = (1000 * 3 + 200 * 15) / 1_000_000  # sonnet 4.5: $3 in, $15 out per million tokens
+    in_store(hub, lambda store: store.set_person_limit(email, 2.5 * each))
+    try:
+        for url in replicas:  # one request through each, both under the limit
+            model.script(say("Counted.", input_tokens=1000, output_tokens=200))
+            assert ask(url).status_code == 200
+        spend = wait_for(lambda: (s := month_spend(hub, email)).total.requests >= 2 and s, 10)
+        assert spend.total.requests == 2 and spend.total.cost_usd == pytest.approx(2 * each)
+        model.script(say("The last one.", input_tokens=1000, output_tokens=200))
+        assert ask(replicas[1]).status_code == 200  # the limit reached through the second replica
+        wait_for(lambda: month_spend(hub, email).total.requests >= 3, 10)
+        # (a refusal is a falsy Response: kept in a tuple; a short cache of the spend would be waited out)
+        (refused,) = wait_for(lambda: (answer := ask(replicas[0])).status_code == 400 and (answer,), 15)
+        assert "Monthly limit reached" in refused.json()["error"]["message"]
+        before = len(model.requests)
+        assert [ask(url).status_code for url in replicas] == [400, 400]
+        assert len(model.requests) == before, "refused before the model, by both"
+    finally:
+        in_store(hub, lambda store: store.clear_person_limit(email))
 
 
 def test_an_unreachable_model_is_a_502_that_says_so(start_hub):
