@@ -125,6 +125,7 @@ def test_prices_and_settings_become_the_gateways_variables(render):
 
 
 def test_with_the_sqlite_store_the_gateway_runs_beside_the_agents_service_on_its_volume(default_render):
+    assert "no model key (modelGateway.anthropic.existingSecret)" in default_render["oh-my-agent/templates/NOTES.txt"]
     objects = manifests(default_render)
     assert not [o for o in objects if o["metadata"]["name"] == "model-gateway" and o["kind"] != "Service"]
     container = gateway_container(objects, "agents")
