@@ -150,6 +150,8 @@ def test_a_wrong_value_is_refused_naming_it(render, change, named):
     ({"jupyterhub": {"fullnameOverride": "oma"}}, "jupyterhub.fullnameOverride"),
     ({"jupyterhub": {"hub": {"baseUrl": "/notebooks/"}}}, "jupyterhub.hub.baseUrl"),
     ({"modelGateway": {"upstream": "vertex"}}, "modelGateway.vertex.projectId must be set"),
+    ({"modelGateway": {"googleServiceAccount": "oma-gateway@example-project.iam.gserviceaccount.com"}},
+     "modelGateway.googleServiceAccount needs store.url"),
     ({"domain": "notebooks.example.org", "jupyterhub": {"proxy": {"service": {"annotations": {
         "cloud.google.com/backend-config": None}}}}}, "cloud.google.com/backend-config"),
 ])

@@ -199,6 +199,9 @@ http://localhost:8080
 {{- if and (eq .Values.modelGateway.upstream "vertex") (not .Values.modelGateway.vertex.projectId) }}
 {{- fail "modelGateway.vertex.projectId must be set while modelGateway.upstream is vertex: the Google Cloud project the model is billed to" }}
 {{- end }}
+{{- if and .Values.modelGateway.googleServiceAccount (not .Values.store.url) }}
+{{- fail "modelGateway.googleServiceAccount needs store.url: with the SQLite store the gateway runs in the agents service's pod, as its Google identity (workloadIdentity.googleServiceAccount)" }}
+{{- end }}
 {{- if $z2jh.proxy.https.enabled }}
 {{- if and .Values.ingress.enabled .Values.domain }}
 {{- fail "jupyterhub.proxy.https.enabled (z2jh's autohttps) and ingress.enabled (the GKE Ingress) both terminate HTTPS for domain: turn one off" }}
