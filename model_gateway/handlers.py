@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from datetime import datetime, timezone
@@ -42,9 +43,15 @@ class Refused(Exception):
         self.reason = reason
 
 
+# A dated version of a model: claude-sonnet-4-5-20250929 (Anthropic), claude-sonnet-4-5@20250929 (Vertex AI).
+DATED_VERSION = re.compile(r"[-@][0-9]{8}")
+
+
 def allowed_model(model: str, models: tuple[str, ...]) -> bool:
-    """``model`` is one of ``models`` or a dated version of one (-20250929, @20250929)."""
-    return any(model == name or model.startswith((f"{name}-", f"{name}@")) for name in models)
+    """``model`` is one of ``models`` or a dated version of one (-20250929, @20250929). Only a date counts:
+    claude-opus-4 allowed does not let claude-opus-4-5 through."""
+    return any(model == name or (model.startswith(name) and DATED_VERSION.fullmatch(model[len(name):]))
+               for name in models)
 
 
 class Gateway:

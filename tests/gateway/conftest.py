@@ -120,6 +120,11 @@ def gateway_process(hub: Hub) -> psutil.Process:
 
 
 GATEWAY_SCOPE = "access:services!service=model-gateway"
+# The hub's allow-list (OMA_MODELS) in these tests: what the tests name, and the model the bundled Claude Code
+# asks for when a kernel names none (a newer CLI with another default is refused by name, and this is where
+# to add it).
+CLI_DEFAULT_MODEL = "claude-opus-5-5"
+ALLOWED_MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", CLI_DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +133,8 @@ def gateway_hub(tmp_path_factory, fake_model):
     once) and allows the models the CLI of these tests asks for."""
     hub = Hub(tmp_path_factory.mktemp("hub"), {**fake_model.client_environment(),
                                                 "OMA_GATEWAY_TOKEN_CACHE_SECONDS": "0",
-                                                "OMA_GATEWAY_AGENT_CACHE_SECONDS": "0"})
+                                                "OMA_GATEWAY_AGENT_CACHE_SECONDS": "0",
+                                                "OMA_MODELS": ",".join(ALLOWED_MODELS)})
     yield hub
     hub.stop()
 

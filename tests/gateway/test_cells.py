@@ -92,6 +92,20 @@ def test_a_used_up_limit_is_refused_in_the_cell_before_the_model(hub, ada, agent
         in_store(hub, lambda store: set_limit(store, None))
 
 
+def test_a_model_the_hub_does_not_allow_is_refused_in_the_cell_before_the_model(hub, ada, model, kernel_of):
+    kernel = kernel_of()
+    switched = kernel.run("%model claude-3-opus-20240229")
+    assert switched.status == "ok", switched.shown
+    model.reset()
+    cell = kernel.run("Answer with an old model")
+    assert cell.status == "error", cell.shown
+    assert cell.error["ename"] == "ModelRequestRefused", cell.shown
+    said = cell.error["evalue"]
+    assert "The model 'claude-3-opus-20240229' is not one this hub allows" in said, said
+    assert "Allowed models: claude-sonnet-4-5" in said
+    assert model.requests == []
+
+
 def test_the_gateway_restarted_mid_answer_ends_that_cell_with_an_error_and_the_next_cell_works(hub, ada, model, kernel_of):
     kernel = kernel_of()
     assert kernel.run("Warm up").status == "ok"

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.fake_model import fail, say, stall
-from tests.gateway.conftest import gateway_token, gateway_url, month_spend
+from tests.gateway.conftest import ALLOWED_MODELS, gateway_token, gateway_url, month_spend
 from tests.hub.conftest import ADMIN, SERVICE, Hub, person
 from tests.polling import wait_for
 
@@ -137,6 +137,32 @@ def test_someone_elses_agent_is_refused_and_reaches_no_model(hub, people, model)
         assert f"The agent '{forged}' is not one of yours ({bo})" in message and ada not in message
         assert answer.headers["x-should-retry"] == "false"
     assert len(model.requests) == before
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+@pytest.mark.parametrize("asked", ["claude-3-opus-20240229", "claude-sonnet-4-5-preview", "claude-haiku-4-50"])
+def test_a_model_outside_the_allow_list_is_refused_by_name_and_reaches_no_model(hub, people, model, path, asked):
+    _, _, token = people[0]
+    before = len(model.requests)
+    answer = post(hub, token, {**BODY, "model": asked}, path=path)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["x-should-retry"] == "false"  # Claude Code gives up at once and shows the message
+    error = answer.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert f"The model '{asked}' is not one this hub allows. Allowed models: {', '.join(ALLOWED_MODELS)}" \
+        in error["message"]
+    assert "OMA_MODELS" in error["message"]
+    assert len(model.requests) == before
+
+
+def test_a_dated_version_of_an_allowed_model_is_allowed(hub, people, model):
+    _, _, token = people[0]
+    model.script(say("Dated."), say("At Vertex's."))
+    for dated in ("claude-haiku-4-5-20251001", "claude-haiku-4-5@20251001"):
+        answer = post(hub, token, {**BODY, "model": dated, "stream": False})
+        assert answer.status_code == 200, answer.text
+    assert [request["model"] for request in model.requests[-2:]] == ["claude-haiku-4-5-20251001",
+                                                                     "claude-haiku-4-5@20251001"]
 
 
 def test_a_client_gone_mid_stream_is_still_recorded(hub, model):
