@@ -67,6 +67,8 @@ def make_app(gateway: Gateway, *, max_request_mb: int, unconfigured: str | None 
     else:
         app.router.add_post("/v1/messages", gateway.messages)
         app.router.add_post("/v1/messages/count_tokens", gateway.count_tokens)
+    # The caller's month for a cell's footer: served also while no model is configured (nothing is spent then).
+    app.router.add_get("/v1/oma/spend", gateway.spend)
     app.router.add_get("/metrics", gateway.metrics_page)
     app.router.add_get("/health", gateway.health)
     app.router.add_route("*", "/{tail:.*}", gateway.not_found)

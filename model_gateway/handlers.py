@@ -1,4 +1,5 @@
-"""The gateway's endpoints: the Messages API (streamed or whole), count_tokens, /metrics and a health check.
+"""The gateway's endpoints: the Messages API (streamed or whole), count_tokens, the caller's month
+(/v1/oma/spend), /metrics and a health check.
 
 A request is checked in the order that costs least: the token (cached), the
 body, the model, the agent (cached), the budget; only then does it reach the
@@ -308,6 +309,24 @@ class Gateway:
                 self.metrics.duration.labels(model).observe(time.monotonic() - started)
                 self.record(caller, agent_id, meter.model or model, meter.usage, outcome)
 
+    async def spend(self, request: web.Request) -> web.Response:
+        """``GET /v1/oma/spend``: where the caller stands this month (oma_contract.usage.MonthStanding), for the
+        footer of a cell. Asked with the same token as a model request and the same agent header, believed on
+        the same terms; the figures are those the next request's budget check sees."""
+        try:
+            caller = await self.caller(request)
+            agent_id = await self.agent_of(request, caller)
+        except Refused as refused:
+            return refusal(refused.status, refused.message)
+        # The request that just ended may still be on its way into the store: wait for it (briefly).
+        await self.drained(timeout=1.0)
+        try:
+            standing = await self.ledger.budget_standing(caller.person, agent_id, datetime.now(timezone.utc))
+        except Exception as error:
+            log.warning("Could not read the month of %s: %s", caller.person, error)
+            return refusal(503, "The model gateway could not read this month's spend from the store just now.")
+        return web.json_response(standing.public().model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
     async def metrics_page(self, request: web.Request) -> web.Response:
         """Prometheus's scrape: for a token with JupyterHub's read:metrics scope (admins', a monitoring
         service's), as JupyterHub's own /hub/metrics; a user server's gateway token does not carry it."""
@@ -328,4 +347,4 @@ class Gateway:
 
     async def not_found(self, request: web.Request) -> web.Response:
         return refusal(404, f"The model gateway has no {request.method} {request.path}: it serves Anthropic's "
-                            "/v1/messages and /v1/messages/count_tokens.")
+                            "/v1/messages and /v1/messages/count_tokens, and GET /v1/oma/spend.")

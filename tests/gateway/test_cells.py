@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from oma_contract.money import format_usd
 from tests.fake_model import say, stall
 from tests.gateway.conftest import NotebookKernel, gateway_process, in_store, month_spend
 from tests.hub.conftest import ADMIN, Hub
@@ -62,6 +63,36 @@ def test_an_agents_cell_is_counted_for_the_person_and_the_agent(hub, ada, agent,
     spend = wait_for(lambda: (s := month_spend(hub, email)).agents.get(agent["id"]) and s, 15)
     assert spend.total.requests > before.total.requests
     assert spend.agents[agent["id"]].input_tokens >= 500 and spend.agents[agent["id"]].output_tokens >= 50
+
+
+def test_the_footer_shows_the_months_spend_the_store_holds_against_the_limits(hub, ada, agent, model, kernel_of):
+    email, _ = ada
+
+    async def set_limits(store, person_limit, agent_limit):
+        await store.set_person_limit(email, person_limit)
+        await store.update_agent(agent["id"], {"monthly_limit_usd": agent_limit})
+
+    in_store(hub, lambda store: set_limits(store, 20.0, 5.0))
+    try:
+        model.script(say("Priced.", input_tokens=4000, output_tokens=300))
+        cell = kernel_of(f"claude-{agent['slug']}").run("What does this cost")
+        assert cell.status == "ok", cell.shown
+        footer = next(text for text in cell.texts if " in / " in text and " out tokens" in text)
+        # the store after the turn: the figures the dashboard and the Usage page show
+        spend = wait_for(lambda: (s := month_spend(hub, email)).agents.get(agent["id"]) and s, 15)
+        assert f"· this month {format_usd(spend.total.cost_usd)} of $20.00" in footer, footer
+        assert f"· this agent {format_usd(spend.agents[agent['id']].cost_usd)} of $5.00" in footer, footer
+        assert spend.total.cost_usd > 0
+
+        in_store(hub, lambda store: set_limits(store, None, None))
+        model.script(say("Unlimited."))
+        plain = kernel_of().run("And without an agent")
+        assert plain.status == "ok", plain.shown
+        footer = next(text for text in plain.texts if " out tokens" in text)
+        total = wait_for(lambda: (s := month_spend(hub, email)).total.requests > spend.total.requests and s, 15).total
+        assert footer.endswith(f" s · this month {format_usd(total.cost_usd)}"), footer  # no limit, no agent part
+    finally:
+        in_store(hub, lambda store: set_limits(store, None, None))
 
 
 @pytest.mark.parametrize("limit", ["person", "agent"])

@@ -165,6 +165,26 @@ def test_a_dated_version_of_an_allowed_model_is_allowed(hub, people, model):
                                                                      "claude-haiku-4-5@20251001"]
 
 
+def test_the_callers_month_is_what_the_store_holds_for_them_and_their_own_agent_only(hub, people, model):
+    ada, ada_own, ada_token = people[0]
+    _, _, bo_token = people[1]
+    agent_id = agent_of(hub, ada_own, "Spender")
+    model.script(say("Spent.", input_tokens=2000, output_tokens=100))
+    assert post(hub, ada_token, headers={"X-OMA-Agent": agent_id}).status_code == 200
+    url = gateway_url(hub) + "/v1/oma/spend"
+    answer = requests.get(url, headers={"Authorization": f"Bearer {ada_token}", "X-OMA-Agent": agent_id}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    standing = answer.json()
+    spend = month_spend(hub, ada)
+    assert (standing["person"], standing["spent_usd"]) == (ada, spend.total.cost_usd)
+    assert standing["agent"] == {"agent_id": agent_id, "spent_usd": spend.agents[agent_id].cost_usd, "limit_usd": None}
+    assert standing["limit_usd"] is None and standing["limit_source"] == "none"
+
+    refused = requests.get(url, headers={"Authorization": f"Bearer {bo_token}", "X-OMA-Agent": agent_id}, timeout=10)
+    assert refused.status_code == 403 and "is not one of yours" in refused.json()["error"]["message"]
+    assert requests.get(url, timeout=10).status_code == 401
+
+
 def test_a_client_gone_mid_stream_is_still_recorded(hub, model):
     email = person("cy")
     own = hub.token_for(hub.sign_in(email))
