@@ -24,6 +24,8 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from oma_contract.usage import UsageRecord, micro_usd
+
 from .metering import StreamMeter, usage_of_message
 from .people import Caller, HubUnavailable, TokenRefused, token_of
 from .prices import Usage
@@ -58,11 +60,12 @@ def allowed_model(model: str, models: tuple[str, ...]) -> bool:
 class Gateway:
     """What the handlers share: settings, the hub and store directory, the upstream, the ledger, metrics."""
 
-    def __init__(self, *, directory, upstream, ledger, prices, metrics, models: tuple[str, ...],
+    def __init__(self, *, directory, upstream, ledger, budgets, prices, metrics, models: tuple[str, ...],
                  session: aiohttp.ClientSession, connect_seconds: float) -> None:
         self.directory = directory
         self.upstream = upstream
         self.ledger = ledger
+        self.budgets = budgets  # budgets.MonthBudgets: the month's figures, kept a few seconds
         self.prices = prices
         self.metrics = metrics
         self.models = models
@@ -123,10 +126,7 @@ class Gateway:
         return agent_id
 
     async def check_budget(self, caller: Caller, agent_id: str | None) -> None:
-        check = getattr(self.ledger, "budget_check", None)
-        if check is None:
-            return
-        over = await check(caller.person, agent_id, datetime.now(timezone.utc))
+        over = await self.budgets.check(caller.person, agent_id, datetime.now(timezone.utc))
         if over is not None:
             # 400, as Anthropic answers a used-up credit balance: Claude Code neither retries it nor calls it
             # an authentication failure.
@@ -143,18 +143,17 @@ class Gateway:
                 self.metrics.tokens.labels(model, kind).inc(count)
         if cost:
             self.metrics.cost.labels(model).inc(cost)
-        save = getattr(self.ledger, "record_usage", None)
-        if save is None:
-            return
-        from oma_contract.usage import UsageRecord
-
+        at = datetime.now(timezone.utc)
+        # Counted against the limits here and now, before the store has it: the next request of this replica
+        # is checked against it.
+        self.budgets.spent(caller.person, agent_id, at, micro_usd(cost))
         record = UsageRecord(request_id=uuid.uuid4().hex, person=caller.person, agent_id=agent_id, model=model,
                              input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                              cache_creation_input_tokens=usage.cache_creation_input_tokens,
                              cache_read_input_tokens=usage.cache_read_input_tokens, cost_usd=cost,
-                             at=datetime.now(timezone.utc), outcome=outcome)
+                             at=at, outcome=outcome)
         # A task of its own: the client may be gone, and its handler with it; the record must still land.
-        task = asyncio.get_running_loop().create_task(self._save(save, record))
+        task = asyncio.get_running_loop().create_task(self._save(self.ledger.record_usage, record))
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
 
@@ -321,7 +320,7 @@ class Gateway:
         # The request that just ended may still be on its way into the store: wait for it (briefly).
         await self.drained(timeout=1.0)
         try:
-            standing = await self.ledger.budget_standing(caller.person, agent_id, datetime.now(timezone.utc))
+            standing = await self.budgets.standing(caller.person, agent_id, datetime.now(timezone.utc))
         except Exception as error:
             log.warning("Could not read the month of %s: %s", caller.person, error)
             return refusal(503, "The model gateway could not read this month's spend from the store just now.")

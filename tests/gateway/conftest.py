@@ -125,6 +125,9 @@ GATEWAY_SCOPE = "access:services!service=model-gateway"
 # to add it).
 CLI_DEFAULT_MODEL = "claude-opus-5-5"
 ALLOWED_MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", CLI_DEFAULT_MODEL)
+# How long the gateway of these tests keeps the month's budget figures (OMA_GATEWAY_BUDGET_CACHE_SECONDS):
+# short, so a limit the tests set in the store counts by the time a new kernel has started.
+BUDGET_CACHE_SECONDS = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +137,7 @@ def gateway_hub(tmp_path_factory, fake_model):
     hub = Hub(tmp_path_factory.mktemp("hub"), {**fake_model.client_environment(),
                                                 "OMA_GATEWAY_TOKEN_CACHE_SECONDS": "0",
                                                 "OMA_GATEWAY_AGENT_CACHE_SECONDS": "0",
+                                                "OMA_GATEWAY_BUDGET_CACHE_SECONDS": str(BUDGET_CACHE_SECONDS),
                                                 "OMA_MODELS": ",".join(ALLOWED_MODELS)})
     yield hub
     hub.stop()

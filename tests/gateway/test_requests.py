@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from tests.fake_model import fail, say, stall
-from tests.gateway.conftest import ALLOWED_MODELS, gateway_token, gateway_url, month_spend
+from tests.gateway.conftest import (ALLOWED_MODELS, BUDGET_CACHE_SECONDS, gateway_token, gateway_url, in_store,
+                                   month_spend)
 from tests.hub.conftest import ADMIN, SERVICE, Hub, person
 from tests.polling import wait_for
 
@@ -183,6 +184,30 @@ def test_the_callers_month_is_what_the_store_holds_for_them_and_their_own_agent_
     refused = requests.get(url, headers={"Authorization": f"Bearer {bo_token}", "X-OMA-Agent": agent_id}, timeout=10)
     assert refused.status_code == 403 and "is not one of yours" in refused.json()["error"]["message"]
     assert requests.get(url, timeout=10).status_code == 401
+
+
+def test_what_another_replica_records_counts_against_the_limit_after_the_cache_time(hub, model):
+    from datetime import datetime, timezone
+
+    from oma_contract.usage import UsageRecord
+
+    email = person("eve")
+    own = hub.token_for(hub.sign_in(email))
+    token = gateway_token(hub, own, email)
+    in_store(hub, lambda store: store.set_person_limit(email, 1.0))
+    time.sleep(BUDGET_CACHE_SECONDS)  # whatever this gateway kept of eve's month is old now
+    model.script(say("Within the limit."))
+    assert post(hub, token).status_code == 200
+    # another replica of the gateway records $2 of eve's straight into the store
+    elsewhere = UsageRecord(request_id="another-replica-1", person=email, model="claude-sonnet-4-5", cost_usd=2.0,
+                            at=datetime.now(timezone.utc))
+    assert in_store(hub, lambda store: store.record_usage(elsewhere))
+    time.sleep(BUDGET_CACHE_SECONDS)
+    before = len(model.requests)
+    answer = post(hub, token)
+    assert answer.status_code == 400, answer.text
+    assert "Monthly limit reached: You have used $2.00 of your $1.00 monthly limit" in answer.json()["error"]["message"]
+    assert len(model.requests) == before
 
 
 def test_a_client_gone_mid_stream_is_still_recorded(hub, model):
