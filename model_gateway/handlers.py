@@ -317,7 +317,8 @@ class Gateway:
             agent_id = await self.agent_of(request, caller)
         except Refused as refused:
             return refusal(refused.status, refused.message)
-        # The request that just ended may still be on its way into the store: wait for it (briefly).
+        # This replica counted the request that just ended already; its record may still be on its way into
+        # the store, which matters when the kept figures are old and read again: wait for it (briefly).
         await self.drained(timeout=1.0)
         try:
             standing = await self.budgets.standing(caller.person, agent_id, datetime.now(timezone.utc))
