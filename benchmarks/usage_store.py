@@ -7,12 +7,15 @@ Per backend (SQLite in a temporary file; Google Firestore on the emulator starte
             then the same records again (retries: counted nothing); latency per call, and whether
             the month adds up exactly
   check     ``budget_check`` ``--checks`` times, one after the other, with every limit set
+  cached    the same checks as the gateway makes them: through a replica's kept month figures
+            (model_gateway/budgets.py, ``--cache-seconds``), each request's cost added after it;
+            with how many of them read the store
   report    the admins' whole month (``month_report``), a few times
 
 Run from the project root:
 
     .venv/bin/python benchmarks/usage_store.py [--records 2000] [--concurrency 50] [--checks 500]
-        [--backends sqlite,firestore]
+        [--cache-seconds 5] [--backends sqlite,firestore]
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agents_extension.store import Agent, Store, open_store  # noqa: E402
-from oma_contract.usage import UsageRecord  # noqa: E402
+from model_gateway.budgets import MonthBudgets  # noqa: E402
+from oma_contract.usage import UsageRecord, micro_usd  # noqa: E402
 from tests.store.conftest import running_firestore_emulator  # noqa: E402
 
 PEOPLE = 20
@@ -50,7 +54,18 @@ async def timed(work) -> float:
     return time.perf_counter() - started
 
 
-async def bench(store: Store, records: int, concurrency: int, checks: int) -> None:
+class CountedReads:
+    """The store as the kept figures see it, counting the reads that reach it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.reads = store, 0
+
+    async def budget_standing(self, *args):
+        self.reads += 1
+        return await self.store.budget_standing(*args)
+
+
+async def bench(store: Store, records: int, concurrency: int, checks: int, cache_seconds: float) -> None:
     people = [f"person{i}@example.org" for i in range(PEOPLE)]
     agents = {}
     for person in people:
@@ -88,6 +103,16 @@ async def bench(store: Store, records: int, concurrency: int, checks: int) -> No
         person = people[i % PEOPLE]
         check_times.append(await timed(store.budget_check(person, agents[person][i % AGENTS_PER_PERSON], AT)))
     print(figures("check", check_times))
+    counted = CountedReads(store)
+    budgets = MonthBudgets(counted, cache_seconds)
+    cached_times = []
+    for i in range(checks):
+        person = people[i % PEOPLE]
+        agent_id = agents[person][i % AGENTS_PER_PERSON]
+        cached_times.append(await timed(budgets.check(person, agent_id, AT)))
+        budgets.spent(person, agent_id, AT, micro_usd(0.0123))  # the request, recorded by this replica
+    print(figures("cached", cached_times) + f"   ({counted.reads} of {checks} read the store; "
+                                            f"kept {cache_seconds:g} s)")
     report_times = [await timed(store.month_report(month)) for _ in range(5)]
     print(figures("report", report_times) + f"   ({PEOPLE} people, {PEOPLE * AGENTS_PER_PERSON} agents)")
 
@@ -95,7 +120,7 @@ async def bench(store: Store, records: int, concurrency: int, checks: int) -> No
 async def run_backend(url: str, args: argparse.Namespace) -> None:
     store = open_store(url)
     try:
-        await bench(store, args.records, args.concurrency, args.checks)
+        await bench(store, args.records, args.concurrency, args.checks, args.cache_seconds)
     finally:
         await store.close()
 
@@ -105,6 +130,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--checks", type=int, default=500)
+    parser.add_argument("--cache-seconds", type=float, default=5.0,
+                        help="how long the gateway keeps the month's figures (OMA_GATEWAY_BUDGET_CACHE_SECONDS)")
     parser.add_argument("--backends", default="sqlite,firestore")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

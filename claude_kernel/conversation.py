@@ -84,6 +84,7 @@ class SessionSnapshot:
 
     totals: Totals
     agent_model: str | None  # the model the agent's settings name, once they have been read
+    agent_id: str = ""  # the agent's id on the dashboard, once its settings have been read ("" for none)
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,8 @@ class Conversation:
         self._parked = True
 
     def _publish(self) -> None:
-        snapshot = SessionSnapshot(self._totals, self._settings.model if self._settings else None)
+        snapshot = SessionSnapshot(self._totals, self._settings.model if self._settings else None,
+                                   self._settings.id if self._settings else "")
         with self._snapshot_lock:
             self._snapshot = snapshot
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
-from traitlets import Float, Int, List, Unicode, default
+from traitlets import Bool, Float, Int, List, Unicode, default
 
 from oma_contract.money import format_usd
 
@@ -29,6 +29,7 @@ from .conversation import Conversation, Turn
 from .events import PermissionAsked, ToolFinished, ToolStarted, TurnFailed, TurnFinished, TurnUsage, turn_over
 from .failures import TurnError
 from .magics import UnknownMagic, folder_for_people, help_text, parse_cell
+from .month_spend import month_standing, month_words, shown_by_default
 from .parameters import NotebookParameters
 from .provenance import CellRecord
 from .render import CellOutput, tool_summary
@@ -95,6 +96,13 @@ class ClaudeKernel(Kernel):
         "memory (env CLAUDE_KERNEL_PARK_AFTER; 0 never stops it). The session is kept: the next cell starts "
         "Claude Code again, resuming the same conversation, and says so.",
     )
+    show_month_spend = Bool(
+        config=True,
+        help="Whether a cell's footer shows the month's spend against the monthly limit (and the agent's against "
+        "its own), asked of the model gateway after each turn (env CLAUDE_KERNEL_SHOW_MONTH_SPEND, default on). "
+        "Shown only when the server reaches the model through the platform's gateway; a gateway that does not "
+        "answer within 2 s leaves it out.",
+    )
     state_dir = Unicode(
         config=True,
         help="Folder where the kernel remembers each notebook's Claude session id "
@@ -156,6 +164,10 @@ class ClaudeKernel(Kernel):
     @default("network_allow")
     def _default_network_allow(self) -> list[str]:
         return allow_list(os.environ.get(ALLOW_ENV, ""))
+
+    @default("show_month_spend")
+    def _default_show_month_spend(self) -> bool:
+        return shown_by_default()
 
     @default("state_dir")
     def _default_state_dir(self) -> str:
@@ -353,9 +365,12 @@ class ClaudeKernel(Kernel):
         if usage is not None:
             self._session_cells += 1
             seconds = time.monotonic() - started
+            month = None
+            if self.show_month_spend:
+                month = month_words(await month_standing(self.conversation.snapshot().agent_id or None))
             out.receipt(usage, seconds, record.metadata(
                 agent=self._agent_name(), model=self._model(), turn=self._session_cells, usage=usage,
-                seconds=seconds, status="error" if error is not None else "ok"))
+                seconds=seconds, status="error" if error is not None else "ok"), month)
         if error is not None:
             return self._fail(error, silent)
         return self._ok()

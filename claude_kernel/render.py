@@ -80,10 +80,12 @@ def result_preview(content: Any) -> str:
     return shown
 
 
-def footer(turns: int, input_tokens: int, output_tokens: int, cost_usd: float, seconds: float) -> str:
+def footer(turns: int, input_tokens: int, output_tokens: int, cost_usd: float, seconds: float,
+           month: str | None = None) -> str:
+    """The turn's usage; ``month`` (``month_spend.month_words``) adds the month's spend against its limits."""
     return (
         f"{turns} turn{'s' if turns != 1 else ''} · {input_tokens:,} in / {output_tokens:,} out tokens"
-        f" · {format_usd(cost_usd)} · {seconds:.1f} s"
+        f" · {format_usd(cost_usd)} · {seconds:.1f} s" + (f" · {month}" if month else "")
     )
 
 
@@ -232,10 +234,13 @@ class CellOutput:
             self._display({"text/plain": ""}, self._status_id, update=True)
             self._status_id = None
 
-    def receipt(self, usage: TurnUsage, seconds: float, metadata: dict[str, Any] | None = None) -> None:
+    def receipt(self, usage: TurnUsage, seconds: float, metadata: dict[str, Any] | None = None,
+                month: str | None = None) -> None:
         """The footer of a finished turn; ``seconds`` is how long the person waited for it; ``metadata``
-        goes with it into the notebook (the cell's provenance, see ``provenance``)."""
-        self.footer(footer(usage.turns, usage.input_tokens, usage.output_tokens, usage.cost_usd, seconds), metadata)
+        goes with it into the notebook (the cell's provenance, see ``provenance``); ``month`` is the
+        month's spend in words, when the model gateway told it."""
+        self.footer(footer(usage.turns, usage.input_tokens, usage.output_tokens, usage.cost_usd, seconds, month),
+                    metadata)
 
     def footer(self, text: str, metadata: dict[str, Any] | None = None) -> None:
         self.end_text()

@@ -4,8 +4,8 @@ aiohttp rather than tornado: its client keeps a pool of kept-alive
 connections to the model (tornado's own client opens one per request, a TLS
 handshake to the model each time), and server and client stream the same
 bytes with no copy through a callback. Nothing is kept in the process that
-another replica would need: token and agent answers are caches, usage and
-budgets are in the store.
+another replica would need: token and agent answers and the month's budget
+figures are caches, usage and budgets are in the store.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import aiohttp
 from aiohttp import web
 
+from .budgets import MonthBudgets
 from .handlers import Gateway
 from .metrics import GatewayMetrics
 from .people import Directory
@@ -67,6 +68,8 @@ def make_app(gateway: Gateway, *, max_request_mb: int, unconfigured: str | None 
     else:
         app.router.add_post("/v1/messages", gateway.messages)
         app.router.add_post("/v1/messages/count_tokens", gateway.count_tokens)
+    # The caller's month for a cell's footer: served also while no model is configured (nothing is spent then).
+    app.router.add_get("/v1/oma/spend", gateway.spend)
     app.router.add_get("/metrics", gateway.metrics_page)
     app.router.add_get("/health", gateway.health)
     app.router.add_route("*", "/{tail:.*}", gateway.not_found)
@@ -89,6 +92,7 @@ async def serve(settings: GatewaySettings) -> None:
         directory=Directory(settings.hub_api_url, session, store, settings.token_cache_seconds,
                             settings.agent_cache_seconds),
         upstream=make_upstream(settings), ledger=store, prices=PriceTable(settings.prices), metrics=metrics,
+        budgets=MonthBudgets(store, settings.budget_cache_seconds),
         models=tuple(settings.models), session=session, connect_seconds=settings.upstream_connect_seconds,
     )
     unconfigured = missing_credentials(settings)

@@ -1,4 +1,5 @@
-"""The gateway's endpoints: the Messages API (streamed or whole), count_tokens, /metrics and a health check.
+"""The gateway's endpoints: the Messages API (streamed or whole), count_tokens, the caller's month
+(/v1/oma/spend), /metrics and a health check.
 
 A request is checked in the order that costs least: the token (cached), the
 body, the model, the agent (cached), the budget; only then does it reach the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from datetime import datetime, timezone
@@ -21,6 +23,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from oma_contract.usage import UsageRecord, micro_usd
 
 from .metering import StreamMeter, usage_of_message
 from .people import Caller, HubUnavailable, TokenRefused, token_of
@@ -42,19 +46,26 @@ class Refused(Exception):
         self.reason = reason
 
 
+# A dated version of a model: claude-sonnet-4-5-20250929 (Anthropic), claude-sonnet-4-5@20250929 (Vertex AI).
+DATED_VERSION = re.compile(r"[-@][0-9]{8}")
+
+
 def allowed_model(model: str, models: tuple[str, ...]) -> bool:
-    """``model`` is one of ``models`` or a dated version of one (-20250929, @20250929)."""
-    return any(model == name or model.startswith((f"{name}-", f"{name}@")) for name in models)
+    """``model`` is one of ``models`` or a dated version of one (-20250929, @20250929). Only a date counts:
+    claude-opus-4 allowed does not let claude-opus-4-5 through."""
+    return any(model == name or (model.startswith(name) and DATED_VERSION.fullmatch(model[len(name):]))
+               for name in models)
 
 
 class Gateway:
     """What the handlers share: settings, the hub and store directory, the upstream, the ledger, metrics."""
 
-    def __init__(self, *, directory, upstream, ledger, prices, metrics, models: tuple[str, ...],
+    def __init__(self, *, directory, upstream, ledger, budgets, prices, metrics, models: tuple[str, ...],
                  session: aiohttp.ClientSession, connect_seconds: float) -> None:
         self.directory = directory
         self.upstream = upstream
         self.ledger = ledger
+        self.budgets = budgets  # budgets.MonthBudgets: the month's figures, kept a few seconds
         self.prices = prices
         self.metrics = metrics
         self.models = models
@@ -115,10 +126,7 @@ class Gateway:
         return agent_id
 
     async def check_budget(self, caller: Caller, agent_id: str | None) -> None:
-        check = getattr(self.ledger, "budget_check", None)
-        if check is None:
-            return
-        over = await check(caller.person, agent_id, datetime.now(timezone.utc))
+        over = await self.budgets.check(caller.person, agent_id, datetime.now(timezone.utc))
         if over is not None:
             # 400, as Anthropic answers a used-up credit balance: Claude Code neither retries it nor calls it
             # an authentication failure.
@@ -135,18 +143,17 @@ class Gateway:
                 self.metrics.tokens.labels(model, kind).inc(count)
         if cost:
             self.metrics.cost.labels(model).inc(cost)
-        save = getattr(self.ledger, "record_usage", None)
-        if save is None:
-            return
-        from oma_contract.usage import UsageRecord
-
+        at = datetime.now(timezone.utc)
+        # Counted against the limits here and now, before the store has it: the next request of this replica
+        # is checked against it.
+        self.budgets.spent(caller.person, agent_id, at, micro_usd(cost))
         record = UsageRecord(request_id=uuid.uuid4().hex, person=caller.person, agent_id=agent_id, model=model,
                              input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                              cache_creation_input_tokens=usage.cache_creation_input_tokens,
                              cache_read_input_tokens=usage.cache_read_input_tokens, cost_usd=cost,
-                             at=datetime.now(timezone.utc), outcome=outcome)
+                             at=at, outcome=outcome)
         # A task of its own: the client may be gone, and its handler with it; the record must still land.
-        task = asyncio.get_running_loop().create_task(self._save(save, record))
+        task = asyncio.get_running_loop().create_task(self._save(self.ledger.record_usage, record))
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
 
@@ -301,6 +308,25 @@ class Gateway:
                 self.metrics.duration.labels(model).observe(time.monotonic() - started)
                 self.record(caller, agent_id, meter.model or model, meter.usage, outcome)
 
+    async def spend(self, request: web.Request) -> web.Response:
+        """``GET /v1/oma/spend``: where the caller stands this month (oma_contract.usage.MonthStanding), for the
+        footer of a cell. Asked with the same token as a model request and the same agent header, believed on
+        the same terms; the figures are those the next request's budget check sees."""
+        try:
+            caller = await self.caller(request)
+            agent_id = await self.agent_of(request, caller)
+        except Refused as refused:
+            return refusal(refused.status, refused.message)
+        # This replica counted the request that just ended already; its record may still be on its way into
+        # the store, which matters when the kept figures are old and read again: wait for it (briefly).
+        await self.drained(timeout=1.0)
+        try:
+            standing = await self.budgets.standing(caller.person, agent_id, datetime.now(timezone.utc))
+        except Exception as error:
+            log.warning("Could not read the month of %s: %s", caller.person, error)
+            return refusal(503, "The model gateway could not read this month's spend from the store just now.")
+        return web.json_response(standing.public().model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
     async def metrics_page(self, request: web.Request) -> web.Response:
         """Prometheus's scrape: for a token with JupyterHub's read:metrics scope (admins', a monitoring
         service's), as JupyterHub's own /hub/metrics; a user server's gateway token does not carry it."""
@@ -321,4 +347,4 @@ class Gateway:
 
     async def not_found(self, request: web.Request) -> web.Response:
         return refusal(404, f"The model gateway has no {request.method} {request.path}: it serves Anthropic's "
-                            "/v1/messages and /v1/messages/count_tokens.")
+                            "/v1/messages and /v1/messages/count_tokens, and GET /v1/oma/spend.")

@@ -181,6 +181,18 @@ class GatewaySettings(DocumentedEnvironment, Application):
     def _agent_cache_seconds_default(self):
         return from_environment(self, "agent_cache_seconds", 30.0)
 
+    budget_cache_seconds = Float(
+        config=True,
+        help="How long each gateway replica keeps the month's spend and limits it read from the store, in seconds "
+        "(it adds its own requests at once). Other replicas' spending and changed limits are seen at most this "
+        "late, so a limit can be exceeded by what the other replicas spend in this time; 0 reads the store before "
+        "every request.",
+    ).tag(env="OMA_GATEWAY_BUDGET_CACHE_SECONDS")
+
+    @default("budget_cache_seconds")
+    def _budget_cache_seconds_default(self):
+        return from_environment(self, "budget_cache_seconds", 5.0)
+
     upstream_connect_seconds = Float(
         config=True,
         help="How long the gateway tries to reach the model before answering 502, in seconds.",

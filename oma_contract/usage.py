@@ -143,6 +143,28 @@ class MySpend(MonthSpend):
     agent_limits: dict[str, float | None] = Field({}, description="Each of your agents' monthly_limit_usd")
 
 
+class AgentStanding(Contract):
+    """An agent's month against its own limit."""
+
+    agent_id: str
+    spent_usd: float
+    limit_usd: float | None = Field(None, description="The agent's monthly_limit_usd; null: no limit")
+
+
+class MonthStanding(Contract):
+    """Where a person stands this month, as the model gateway counts it (``GET /v1/oma/spend``): what they
+    spent against the limit that applies to them and, for a request through one of their agents, the
+    agent's spend against its limit. The same figures the gateway checks a request against."""
+
+    person: str
+    month: str
+    spent_usd: float
+    limit_usd: float | None = Field(None, description="Your monthly limit; null: no limit")
+    limit_source: Literal["override", "default", "none"] = "none"
+    hub_limit_reached: bool = Field(False, description="The whole hub has used up its monthly limit")
+    agent: AgentStanding | None = None
+
+
 class PersonSpend(Contract):
     """A person's line on the Usage page: the month's totals and the limit that applies to them."""
 

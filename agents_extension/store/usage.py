@@ -30,10 +30,12 @@ from urllib.parse import quote
 
 from oma_contract.usage import (
     AgentSpend,
+    AgentStanding,
     BudgetLimits,
     BudgetRefusal,
     MonthReport,
     MonthSpend,
+    MonthStanding,
     MySpend,
     PersonSpend,
     UsageRecord,
@@ -106,6 +108,41 @@ class StoredLimits:
                             people={person: _usd_or_none(limit) for person, limit in sorted(self.people.items())})
 
 
+@dataclass
+class Standing:
+    """What a budget check needs, in micro-dollars: the month's spend of the person, their agent (if the
+    request is through one) and the hub, and the limits on each (None: no limit). The gateway keeps these
+    for a few seconds and adds what it records (model_gateway/budgets.py), so it is mutable."""
+
+    month: str
+    person: str
+    person_spent: int
+    person_limit: int | None
+    person_limit_source: str
+    hub_spent: int
+    hub_limit: int | None
+    agent_id: str | None = None
+    agent_spent: int = 0
+    agent_limit: int | None = None
+
+    def refusal(self) -> BudgetRefusal | None:
+        """The limit a new request would break, or None."""
+        return refusal(_usd_or_none(self.person_limit), usd(self.person_spent),
+                       _usd_or_none(self.agent_limit), usd(self.agent_spent),
+                       _usd_or_none(self.hub_limit), usd(self.hub_spent), self.month)
+
+    def public(self) -> MonthStanding:
+        agent = None
+        if self.agent_id is not None:
+            agent = AgentStanding(agent_id=self.agent_id, spent_usd=usd(self.agent_spent),
+                                  limit_usd=_usd_or_none(self.agent_limit))
+        return MonthStanding(person=self.person, month=self.month, spent_usd=usd(self.person_spent),
+                             limit_usd=_usd_or_none(self.person_limit),
+                             limit_source=self.person_limit_source,  # type: ignore[arg-type]
+                             hub_limit_reached=self.hub_limit is not None and self.hub_spent >= self.hub_limit,
+                             agent=agent)
+
+
 def _usd_or_none(micro: int | None) -> float | None:
     return None if micro is None else usd(micro)
 
@@ -161,18 +198,23 @@ class UsageStore(abc.ABC):
         record = record.model_copy(update={"person": _person(record.person)})
         return await self._add_usage(record, month_of(record.at))
 
-    async def budget_check(self, person: str, agent_id: str | None, at: datetime) -> BudgetRefusal | None:
-        """The refusal for a new request of this person (through this agent, if any) at ``at``, or None."""
+    async def budget_standing(self, person: str, agent_id: str | None, at: datetime) -> Standing:
+        """The spend and limits a request of this person (through this agent, if any) at ``at`` is checked
+        against, in one round trip to the store."""
         person = _person(person)
         month = month_of(at)
         limits, mine, agents, hubs, agent = await self._budget_inputs(person, agent_id, month)
-        person_limit, _ = limits.for_person(person)
-        agent_limit = agent.monthly_limit_usd if agent is not None else None
-        return refusal(
-            _usd_or_none(person_limit), usd(mine.cost_micro_usd),
-            agent_limit, usd(agents.cost_micro_usd) if agents else 0.0,
-            _usd_or_none(limits.hub), usd(hubs.cost_micro_usd), month,
+        person_limit, source = limits.for_person(person)
+        return Standing(
+            month=month, person=person, person_spent=mine.cost_micro_usd, person_limit=person_limit,
+            person_limit_source=source, hub_spent=hubs.cost_micro_usd, hub_limit=limits.hub,
+            agent_id=agent_id, agent_spent=agents.cost_micro_usd if agents else 0,
+            agent_limit=_micro_or_none(agent.monthly_limit_usd) if agent is not None else None,
         )
+
+    async def budget_check(self, person: str, agent_id: str | None, at: datetime) -> BudgetRefusal | None:
+        """The refusal for a new request of this person (through this agent, if any) at ``at``, or None."""
+        return (await self.budget_standing(person, agent_id, at)).refusal()
 
     # -- what people and admins read ------------------------------------------------
     async def month_spend(self, person: str, month: str) -> MonthSpend:

@@ -120,6 +120,14 @@ def gateway_process(hub: Hub) -> psutil.Process:
 
 
 GATEWAY_SCOPE = "access:services!service=model-gateway"
+# The hub's allow-list (OMA_MODELS) in these tests: what the tests name, and the model the bundled Claude Code
+# asks for when a kernel names none (a newer CLI with another default is refused by name, and this is where
+# to add it).
+CLI_DEFAULT_MODEL = "claude-opus-5-5"
+ALLOWED_MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", CLI_DEFAULT_MODEL)
+# How long the gateway of these tests keeps the month's budget figures (OMA_GATEWAY_BUDGET_CACHE_SECONDS):
+# short, so a limit the tests set in the store counts by the time a new kernel has started.
+BUDGET_CACHE_SECONDS = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +136,9 @@ def gateway_hub(tmp_path_factory, fake_model):
     once) and allows the models the CLI of these tests asks for."""
     hub = Hub(tmp_path_factory.mktemp("hub"), {**fake_model.client_environment(),
                                                 "OMA_GATEWAY_TOKEN_CACHE_SECONDS": "0",
-                                                "OMA_GATEWAY_AGENT_CACHE_SECONDS": "0"})
+                                                "OMA_GATEWAY_AGENT_CACHE_SECONDS": "0",
+                                                "OMA_GATEWAY_BUDGET_CACHE_SECONDS": str(BUDGET_CACHE_SECONDS),
+                                                "OMA_MODELS": ",".join(ALLOWED_MODELS)})
     yield hub
     hub.stop()
 

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from oma_contract.money import format_usd
 from tests.fake_model import say, stall
 from tests.gateway.conftest import NotebookKernel, gateway_process, in_store, month_spend
 from tests.hub.conftest import ADMIN, Hub
@@ -64,6 +65,36 @@ def test_an_agents_cell_is_counted_for_the_person_and_the_agent(hub, ada, agent,
     assert spend.agents[agent["id"]].input_tokens >= 500 and spend.agents[agent["id"]].output_tokens >= 50
 
 
+def test_the_footer_shows_the_months_spend_the_store_holds_against_the_limits(hub, ada, agent, model, kernel_of):
+    email, _ = ada
+
+    async def set_limits(store, person_limit, agent_limit):
+        await store.set_person_limit(email, person_limit)
+        await store.update_agent(agent["id"], {"monthly_limit_usd": agent_limit})
+
+    in_store(hub, lambda store: set_limits(store, 20.0, 5.0))
+    try:
+        model.script(say("Priced.", input_tokens=4000, output_tokens=300))
+        cell = kernel_of(f"claude-{agent['slug']}").run("What does this cost")
+        assert cell.status == "ok", cell.shown
+        footer = next(text for text in cell.texts if " in / " in text and " out tokens" in text)
+        # the store after the turn: the figures the dashboard and the Usage page show
+        spend = wait_for(lambda: (s := month_spend(hub, email)).agents.get(agent["id"]) and s, 15)
+        assert f"· this month {format_usd(spend.total.cost_usd)} of $20.00" in footer, footer
+        assert f"· this agent {format_usd(spend.agents[agent['id']].cost_usd)} of $5.00" in footer, footer
+        assert spend.total.cost_usd > 0
+
+        in_store(hub, lambda store: set_limits(store, None, None))
+        model.script(say("Unlimited."))
+        plain = kernel_of().run("And without an agent")
+        assert plain.status == "ok", plain.shown
+        footer = next(text for text in plain.texts if " out tokens" in text)
+        total = wait_for(lambda: (s := month_spend(hub, email)).total.requests > spend.total.requests and s, 15).total
+        assert footer.endswith(f" s · this month {format_usd(total.cost_usd)}"), footer  # no limit, no agent part
+    finally:
+        in_store(hub, lambda store: set_limits(store, None, None))
+
+
 @pytest.mark.parametrize("limit", ["person", "agent"])
 def test_a_used_up_limit_is_refused_in_the_cell_before_the_model(hub, ada, agent, model, kernel_of, limit):
     email, _ = ada
@@ -90,6 +121,20 @@ def test_a_used_up_limit_is_refused_in_the_cell_before_the_model(hub, ada, agent
         assert time.monotonic() - started < 30  # refused once, not retried with growing delays
     finally:
         in_store(hub, lambda store: set_limit(store, None))
+
+
+def test_a_model_the_hub_does_not_allow_is_refused_in_the_cell_before_the_model(hub, ada, model, kernel_of):
+    kernel = kernel_of()
+    switched = kernel.run("%model claude-3-opus-20240229")
+    assert switched.status == "ok", switched.shown
+    model.reset()
+    cell = kernel.run("Answer with an old model")
+    assert cell.status == "error", cell.shown
+    assert cell.error["ename"] == "ModelRequestRefused", cell.shown
+    said = cell.error["evalue"]
+    assert "The model 'claude-3-opus-20240229' is not one this hub allows" in said, said
+    assert "Allowed models: claude-sonnet-4-5" in said
+    assert model.requests == []
 
 
 def test_the_gateway_restarted_mid_answer_ends_that_cell_with_an_error_and_the_next_cell_works(hub, ada, model, kernel_of):

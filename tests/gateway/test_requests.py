@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from tests.fake_model import fail, say, stall
-from tests.gateway.conftest import gateway_token, gateway_url, in_store, month_spend
+from tests.gateway.conftest import (ALLOWED_MODELS, BUDGET_CACHE_SECONDS, gateway_token, gateway_url, in_store,
+                                   month_spend)
 from tests.hub.conftest import ADMIN, SERVICE, Hub, person
 from tests.network import free_port
 from tests.polling import wait_for
@@ -139,6 +140,76 @@ def test_someone_elses_agent_is_refused_and_reaches_no_model(hub, people, model)
         message = answer.json()["error"]["message"]
         assert f"The agent '{forged}' is not one of yours ({bo})" in message and ada not in message
         assert answer.headers["x-should-retry"] == "false"
+    assert len(model.requests) == before
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+@pytest.mark.parametrize("asked", ["claude-3-opus-20240229", "claude-sonnet-4-5-preview", "claude-haiku-4-50"])
+def test_a_model_outside_the_allow_list_is_refused_by_name_and_reaches_no_model(hub, people, model, path, asked):
+    _, _, token = people[0]
+    before = len(model.requests)
+    answer = post(hub, token, {**BODY, "model": asked}, path=path)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["x-should-retry"] == "false"  # Claude Code gives up at once and shows the message
+    error = answer.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert f"The model '{asked}' is not one this hub allows. Allowed models: {', '.join(ALLOWED_MODELS)}" \
+        in error["message"]
+    assert "OMA_MODELS" in error["message"]
+    assert len(model.requests) == before
+
+
+def test_a_dated_version_of_an_allowed_model_is_allowed(hub, people, model):
+    _, _, token = people[0]
+    model.script(say("Dated."), say("At Vertex's."))
+    for dated in ("claude-haiku-4-5-20251001", "claude-haiku-4-5@20251001"):
+        answer = post(hub, token, {**BODY, "model": dated, "stream": False})
+        assert answer.status_code == 200, answer.text
+    assert [request["model"] for request in model.requests[-2:]] == ["claude-haiku-4-5-20251001",
+                                                                     "claude-haiku-4-5@20251001"]
+
+
+def test_the_callers_month_is_what_the_store_holds_for_them_and_their_own_agent_only(hub, people, model):
+    ada, ada_own, ada_token = people[0]
+    _, _, bo_token = people[1]
+    agent_id = agent_of(hub, ada_own, "Spender")
+    model.script(say("Spent.", input_tokens=2000, output_tokens=100))
+    assert post(hub, ada_token, headers={"X-OMA-Agent": agent_id}).status_code == 200
+    url = gateway_url(hub) + "/v1/oma/spend"
+    answer = requests.get(url, headers={"Authorization": f"Bearer {ada_token}", "X-OMA-Agent": agent_id}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    standing = answer.json()
+    spend = month_spend(hub, ada)
+    assert (standing["person"], standing["spent_usd"]) == (ada, spend.total.cost_usd)
+    assert standing["agent"] == {"agent_id": agent_id, "spent_usd": spend.agents[agent_id].cost_usd, "limit_usd": None}
+    assert standing["limit_usd"] is None and standing["limit_source"] == "none"
+
+    refused = requests.get(url, headers={"Authorization": f"Bearer {bo_token}", "X-OMA-Agent": agent_id}, timeout=10)
+    assert refused.status_code == 403 and "is not one of yours" in refused.json()["error"]["message"]
+    assert requests.get(url, timeout=10).status_code == 401
+
+
+def test_what_another_replica_records_counts_against_the_limit_after_the_cache_time(hub, model):
+    from datetime import datetime, timezone
+
+    from oma_contract.usage import UsageRecord
+
+    email = person("eve")
+    own = hub.token_for(hub.sign_in(email))
+    token = gateway_token(hub, own, email)
+    in_store(hub, lambda store: store.set_person_limit(email, 1.0))
+    time.sleep(BUDGET_CACHE_SECONDS)  # whatever this gateway kept of eve's month is old now
+    model.script(say("Within the limit."))
+    assert post(hub, token).status_code == 200
+    # another replica of the gateway records $2 of eve's straight into the store
+    elsewhere = UsageRecord(request_id="another-replica-1", person=email, model="claude-sonnet-4-5", cost_usd=2.0,
+                            at=datetime.now(timezone.utc))
+    assert in_store(hub, lambda store: store.record_usage(elsewhere))
+    time.sleep(BUDGET_CACHE_SECONDS)
+    before = len(model.requests)
+    answer = post(hub, token)
+    assert answer.status_code == 400, answer.text
+    assert "Monthly limit reached: You have used $2.00 of your $1.00 monthly limit" in answer.json()["error"]["message"]
     assert len(model.requests) == before
 
 

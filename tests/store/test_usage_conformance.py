@@ -279,3 +279,26 @@ async def test_an_agents_monthly_limit_is_stored_with_the_agent(store: Store):
     assert (await store.get_agent("a1")).monthly_limit_usd == 7.5
     updated = await store.update_agent("a1", {"monthly_limit_usd": None})
     assert updated.monthly_limit_usd is None and (await store.get_agent("a1")).monthly_limit_usd is None
+
+
+async def test_the_standing_is_what_the_budget_check_and_the_month_spend_see(store: Store):
+    await make_agent(store, "a1", limit=2.0)
+    await store.set_default_person_limit(20)
+    await store.set_hub_limit(1000)
+    await store.record_usage(record("r1", agent_id="a1", cost=0.25))
+    await store.record_usage(record("r2", cost=0.5))
+    await store.record_usage(record("r3", person="grace@example.com", cost=1.0))
+
+    standing = (await store.budget_standing("Ada@Example.com", "a1", MARCH)).public()
+    assert (standing.person, standing.month, standing.spent_usd) == ("ada@example.com", "2026-03", 0.75)
+    assert (standing.limit_usd, standing.limit_source, standing.hub_limit_reached) == (20, "default", False)
+    assert standing.agent is not None and standing.agent.model_dump() == {"agent_id": "a1", "spent_usd": 0.25,
+                                                                           "limit_usd": 2.0}
+    assert standing.spent_usd == (await store.month_spend("ada@example.com", "2026-03")).total.cost_usd
+    outside = (await store.budget_standing("ada@example.com", None, MARCH)).public()
+    assert outside.agent is None and outside.spent_usd == 0.75
+
+    await store.set_hub_limit(1.75)
+    raw = await store.budget_standing("ada@example.com", "a1", MARCH)
+    assert raw.public().hub_limit_reached and raw.refusal().limit == "hub"
+    assert (raw.person_spent, raw.agent_spent, raw.hub_spent) == (750_000, 250_000, 1_750_000)
