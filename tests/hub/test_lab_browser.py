@@ -7,6 +7,7 @@ the fake model."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -19,6 +20,7 @@ AGENT = {"name": "Newsletter writer", "description": "Writes the weekly newslett
          "instructions": "Be brief.", "status": "active"}
 NEWS_QUESTION = "Would you like to get notified about official Jupyter news?"
 LOAD = 120_000  # ms: JupyterLab's first load on a busy machine
+KERNEL_READY = re.compile(r"Newsletter writer \| (Idle|대기)")  # the status bar, in English or Korean
 
 
 def person_with_agent(hub, name: str) -> tuple[str, str]:
@@ -40,7 +42,7 @@ def open_lab(page, hub, email: str) -> None:
 def open_agent_notebook(page, card_text: str = "Newsletter writer") -> None:
     page.locator(".jp-LauncherCard", has_text=card_text).first.click()
     page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=LOAD)
-    page.get_by_text("Newsletter writer | Idle").wait_for(timeout=LOAD)  # the status bar: kernel ready
+    page.get_by_text(KERNEL_READY).wait_for(timeout=LOAD)  # the status bar: kernel ready
 
 
 def run_cell(page, prompt: str) -> None:
@@ -223,6 +225,70 @@ def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_mode
     screenshot(page, request, "desktop-after-phone")
     desktop.close()
 
+
+
+# --- JupyterLab's own words in the person's language (agents_extension/server/lab_language.py), the
+# cell-type dropdown in their words (lab_extension/src/cell_type.ts), and JupyterLab's accessibility.
+
+CELL_TYPES = ".jp-Notebook-toolbarCellType select"
+
+
+def switch_language(page, hub, email: str, code: str) -> None:
+    """The hub's language switch, as its link does it, back to the person's JupyterLab."""
+    page.goto(f"{hub.url}/hub/language?lang={code}&next=/user/{email}/lab")
+    page.wait_for_selector(".jp-LabShell #jp-menu-panel .lm-MenuBar-itemLabel", timeout=LOAD)
+
+
+def menu_bar(page) -> list[str]:
+    return [label.strip() for label in page.locator("#jp-menu-panel .lm-MenuBar-itemLabel").all_inner_texts()]
+
+
+def cell_type_choices(page) -> list[str]:
+    dropdown = page.locator(CELL_TYPES).last
+    dropdown.wait_for(timeout=LOAD)
+    return [option.strip() for option in dropdown.locator("option").all_inner_texts()]
+
+
+def test_jupyterlab_speaks_the_persons_language_and_a_claude_cell_is_a_question(hub, chromium, fake_model, request):
+    email, _ = person_with_agent(hub, "linguist")
+    # An English browser whose person picked Korean with the hub's switch: JupyterLab follows the pick.
+    context = chromium.new_context(viewport=DESKTOP, locale="en-US")
+    page = context.new_page()
+    sign_in(page, hub, email)
+    switch_language(page, hub, email, "ko")
+    assert menu_bar(page)[:3] == ["파일", "편집", "보기"], menu_bar(page)
+    assert page.evaluate("document.documentElement.lang") == "ko-KR"
+    page.locator('.jp-LauncherCard[data-category="내 에이전트"]', has_text="Newsletter writer").wait_for(timeout=LOAD)
+    screenshot(page, request, "korean-launcher")
+
+    # In the agent's notebook a cell is a question for the agent or a note, in the person's language.
+    open_agent_notebook(page)
+    assert cell_type_choices(page) == ["-", "에이전트에게 질문", "메모", "Raw"]
+    dropdown = page.locator(CELL_TYPES).last
+    assert dropdown.input_value() == "code"
+    assert dropdown.get_attribute("title") == "에이전트에게 하는 질문, 또는 에이전트가 보지 않는 내 메모"
+    dropdown.select_option(label="메모")
+    page.locator(".jp-Notebook .jp-Cell.jp-MarkdownCell").first.wait_for(timeout=10_000)
+    assert dropdown.input_value() == "markdown"
+    screenshot(page, request, "korean-note")
+    dropdown.select_option(label="에이전트에게 질문")
+    page.locator(".jp-Notebook .jp-Cell.jp-CodeCell").first.wait_for(timeout=10_000)
+
+    # Back to English with the switch: JupyterLab's menus and the dropdown follow on the next load.
+    switch_language(page, hub, email, "en")
+    assert menu_bar(page)[:3] == ["File", "Edit", "View"], menu_bar(page)
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.get_by_text(KERNEL_READY).wait_for(timeout=LOAD)  # the agent's notebook, restored
+    assert cell_type_choices(page) == ["-", "Ask the agent", "Note", "Raw"]
+    assert page.locator(CELL_TYPES).last.get_attribute("aria-label") == "Cell type"
+    screenshot(page, request, "english-agent-notebook")
+
+    # A Python notebook keeps JupyterLab's own words: there a cell is code.
+    page.goto(f"{hub.url}/user/{email}/lab?reset")
+    page.locator('.jp-LauncherCard[data-category="Notebook"]', has_text="Python 3").click()
+    page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for(timeout=LOAD)
+    assert cell_type_choices(page) == ["-", "Code", "Markdown", "Raw"]
+    context.close()
 
 @pytest.fixture(autouse=True)
 def _model_reset(fake_model):
