@@ -23,6 +23,7 @@ const KOREAN: Record<string, string> = {
   'Ask Claude…': 'Claude에게 물어보세요…',
   'Your question for {agent}': '{agent}에게 할 질문',
   'Your question for Claude': 'Claude에게 할 질문',
+  'Document name': '문서 이름',
   'Ask the agent': '에이전트에게 질문',
   Note: '메모',
   'A question for the agent, or a note of your own the agent does not see':
