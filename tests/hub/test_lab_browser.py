@@ -239,7 +239,8 @@ CELL_TYPES = ".jp-Notebook-toolbarCellType select"
 # other finding fails the journeys that scan (a regression, ours or a JupyterLab upgrade's, shows up).
 JUPYTERLAB_AXE_FINDINGS = [
     ("aria-allowed-attr", "jp-button",
-     "the toolbar buttons of JupyterLab's web-component toolkit put ARIA attributes their role does not take"),
+     "JupyterLab's toolbar buttons are the toolkit's <jp-button> elements, which carry aria-pressed without "
+     "a role that takes it (the real button is inside their shadow root)"),
     ("aria-required-children", ".jp-WindowedPanel-viewport",
      "the notebook's windowed list of cells has role list while its cells carry no listitem role"),
 ]
