@@ -180,6 +180,7 @@ def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_mode
     open_lab(page, hub, email)
     assert shell_mode(page) == "single-document"
     assert not page.locator("#jp-left-stack").is_visible()  # the file browser does not cover the notebook
+    assert page.evaluate("document.documentElement.lang") == "ko-KR"  # JupyterLab's own words: the browser's
     page.locator('.jp-LauncherCard[data-category="내 에이전트"]', has_text="Newsletter writer").wait_for(timeout=LOAD)
     # Hangul in the hub's web font, linked by the extension (the phone may have no Korean font).
     assert page.locator("link#oma-web-font").count() == 1
