@@ -12,7 +12,8 @@ This handler answers that one URL instead, with the pack of the platform's langu
 Accept-Language), so a person who picked Korean on the hub's pages, or whose browser asks for
 Korean, sees "파일" where JupyterLab says "File", on every visit, without a setting to keep in step.
 A language the person picks in JupyterLab's own Settings → Language menu is an explicit locale
-(``/lab/api/translations/ko_KR``), still answered by JupyterLab.
+(``/lab/api/translations/ko_KR``), still answered by JupyterLab, for that one load: the extension
+then makes it the platform's choice and hands the setting back (lab_extension/src/language.ts).
 
 It is found before JupyterLab's own handler because jupyter_server loads extensions in the order of
 their names ("agents_extension" before "jupyterlab") and tornado takes the first route that matches;

@@ -3,8 +3,9 @@
 import { agentCellTypes } from './cell_type';
 import { notebookFactory } from './factory';
 import { koreanFont } from './fonts';
+import { languageChoice } from './language';
 import { agentsLauncher } from './launcher';
 import { phoneLayout, phoneWorkspace } from './phone';
 import { claudePlaceholder } from './placeholder';
 
-export default [notebookFactory, agentsLauncher, claudePlaceholder, phoneWorkspace, phoneLayout, koreanFont, agentCellTypes];
+export default [notebookFactory, agentsLauncher, claudePlaceholder, phoneWorkspace, phoneLayout, koreanFont, agentCellTypes, languageChoice];

@@ -31,7 +31,7 @@ const KOREAN: Record<string, string> = {
 };
 
 /** The cookie in which the platform keeps the language a person picked (oma_contract/languages.py). */
-const LANGUAGE_COOKIE = 'oma_lang';
+export const LANGUAGE_COOKIE = 'oma_lang';
 
 /** The language the person picked with the platform's switch ("ko", "en"), or '' when they picked none. */
 export function pickedLanguage(cookies: string = document.cookie): string {

@@ -285,6 +285,17 @@ def menu_bar(page) -> list[str]:
     return [label.strip() for label in page.locator("#jp-menu-panel .lm-MenuBar-itemLabel").all_inner_texts()]
 
 
+def picked_language(context) -> str | None:
+    return next((c["value"] for c in context.cookies() if c["name"] == "oma_lang"), None)
+
+
+def lab_language_setting(hub, token: str, email: str) -> dict:
+    """The person's own values of JupyterLab's language setting (what they set, not the defaults)."""
+    answer = hub.api(token, "GET", f"/user/{email}/lab/api/settings/@jupyterlab/translation-extension:plugin")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["settings"]
+
+
 def cell_type_choices(page) -> list[str]:
     dropdown = page.locator(CELL_TYPES).last
     dropdown.wait_for(timeout=LOAD)
@@ -292,7 +303,7 @@ def cell_type_choices(page) -> list[str]:
 
 
 def test_jupyterlab_speaks_the_persons_language_and_a_claude_cell_is_a_question(hub, chromium, fake_model, request):
-    email, _ = person_with_agent(hub, "linguist")
+    email, token = person_with_agent(hub, "linguist")
     # An English browser whose person picked Korean with the hub's switch: JupyterLab follows the pick.
     context = chromium.new_context(viewport=DESKTOP, locale="en-US")
     page = context.new_page()
@@ -329,6 +340,21 @@ def test_jupyterlab_speaks_the_persons_language_and_a_claude_cell_is_a_question(
     assert editor.get_attribute("aria-label") == "Your question for Newsletter writer"
     screenshot(page, request, "english-agent-notebook")
     assert new_axe_findings(page) == []
+
+    # Korean picked in JupyterLab's own Settings → Language menu becomes the person's choice everywhere:
+    # the platform's cookie takes it (the hub's pages follow) and JupyterLab's setting goes back to default.
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-item", has_text="Language").first.click()
+    page.locator(".lm-Menu-item", has_text="한국어").click()
+    page.get_by_role("button", name="Change and reload").click()
+    page.wait_for_function("document.documentElement.lang === 'ko-KR'", timeout=LOAD)
+    page.wait_for_selector("#jp-menu-panel .lm-MenuBar-itemLabel", timeout=LOAD)
+    assert menu_bar(page)[0] == "파일"
+    wait_for(lambda: picked_language(context) == "ko" and "locale" not in lab_language_setting(hub, token, email), 30)
+    page.goto(f"{hub.url}/hub/home")
+    assert page.evaluate("document.documentElement.lang") == "ko"
+    switch_language(page, hub, email, "en")  # and the hub's switch still reaches JupyterLab
+    assert menu_bar(page)[0] == "File"
 
     # A Python notebook keeps JupyterLab's own words: there a cell is code.
     page.goto(f"{hub.url}/user/{email}/lab?reset")
