@@ -22,6 +22,7 @@ from traitlets import Unicode, default
 from oma_contract.environment import DocumentedEnvironment, from_environment
 
 from .app import HERE, AgentsService, reconcile_at_start, routes
+from .lab_language import language_routes
 from .workspace import AGENTS_FOLDER, Workspace
 
 
@@ -86,6 +87,7 @@ class AgentsExtension(DocumentedEnvironment, ExtensionApp):
         self.log.info("agents extension: agents in %s, service at %s", self.workspace.root, self.service_url)
 
     def initialize_handlers(self) -> None:
+        self.handlers.extend(language_routes())  # JupyterLab in the person's language, hub or not
         if self.under_the_hub:
             self.handlers.extend(routes())
 

@@ -20,6 +20,8 @@ import {
 import { IWindowResolver, WindowResolver } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 
+import { t } from './text';
+
 /** Screens this narrow (CSS pixels) are phones: 390 px portrait, and phones held sideways up to 600 px. */
 export const PHONE_QUERY = '(max-width: 600px)';
 export const PHONE_SUFFIX = '-phone';
@@ -75,6 +77,9 @@ export const phoneLayout: JupyterFrontEndPlugin<void> = {
       shell.mode = 'single-document';
       shell.collapseLeft();
       shell.collapseRight();
+      // The document's name above it, which single-document mode shows, is a field JupyterLab names by
+      // its title attribute only (axe-core's label-title-only): give screen readers its name.
+      document.querySelector('#jp-title-panel-title input')?.setAttribute('aria-label', t('Document name'));
     });
   }
 };

@@ -1,7 +1,10 @@
 /**
  * An empty cell of a Claude notebook says whom it asks: "Ask Newsletter
  * writer…" (the plain Claude kernel: "Ask Claude…"), where JupyterLab shows
- * nothing. Cells of other kernels are left alone.
+ * nothing; and its editor is named for screen readers the same way ("Your
+ * question for Newsletter writer"), where JupyterLab's cell editors have no
+ * accessible name (axe-core's aria-input-field-name). Cells of other kernels
+ * are left alone.
  */
 
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -9,7 +12,7 @@ import { Cell } from '@jupyterlab/cells';
 import { CodeMirrorEditor } from '@jupyterlab/codemirror';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Compartment } from '@codemirror/state';
-import { placeholder } from '@codemirror/view';
+import { EditorView, placeholder } from '@codemirror/view';
 import { KernelSpec } from '@jupyterlab/services';
 
 import { agentName, isClaudeKernel } from './agents';
@@ -24,6 +27,15 @@ export function placeholderText(kernelName: string | undefined, displayName: str
   return agent ? t('Ask {agent}…', { agent }) : t('Ask Claude…');
 }
 
+/** The accessible name of the notebook's cell editors, or '' when its kernel is not Claude's. */
+export function editorLabel(kernelName: string | undefined, displayName: string): string {
+  if (!isClaudeKernel(kernelName)) {
+    return '';
+  }
+  const agent = agentName(displayName);
+  return agent ? t('Your question for {agent}', { agent }) : t('Your question for Claude');
+}
+
 function watch(panel: NotebookPanel, specs: KernelSpec.IManager): void {
   const session = panel.sessionContext;
   const decorated = new WeakSet<Cell>();
@@ -32,7 +44,12 @@ function watch(panel: NotebookPanel, specs: KernelSpec.IManager): void {
   const text = () => {
     const kernelName = session.session?.kernel?.name ?? session.kernelPreference.name;
     const spec = kernelName ? specs.specs?.kernelspecs[kernelName] : undefined;
-    return placeholderText(kernelName, spec?.display_name ?? session.kernelDisplayName);
+    const displayName = spec?.display_name ?? session.kernelDisplayName;
+    const label = editorLabel(kernelName, displayName);
+    return [
+      placeholder(placeholderText(kernelName, displayName)),
+      EditorView.contentAttributes.of(label ? { 'aria-label': label } : {})
+    ];
   };
   const decorate = () => {
     for (const cell of panel.content.widgets) {
@@ -44,7 +61,7 @@ function watch(panel: NotebookPanel, specs: KernelSpec.IManager): void {
         const editor = cell.editor;
         if (editor instanceof CodeMirrorEditor) {
           const words = new Compartment();
-          editor.injectExtension(words.of(placeholder(text())));
+          editor.injectExtension(words.of(text()));
           shown.push({ editor, words });
         }
       });
@@ -54,7 +71,7 @@ function watch(panel: NotebookPanel, specs: KernelSpec.IManager): void {
   const follow = () => {
     const words = text();
     for (const { editor, words: compartment } of shown) {
-      editor.editor.dispatch({ effects: compartment.reconfigure(placeholder(words)) });
+      editor.editor.dispatch({ effects: compartment.reconfigure(words) });
     }
   };
   session.kernelChanged.connect(follow);

@@ -1,11 +1,12 @@
 /**
  * The words this extension shows, in English and Korean.
  *
- * JupyterLab translates its own words only through installed language packs,
- * which the platform does not ship; the agents service's pages and the
- * dashboard follow the browser's language, so these words do too.
- * Korean is kept beside the English it translates, so that a new string
- * cannot be added without its translation (tests/hub/test_lab_browser.py
+ * They follow the platform's language rule (oma_contract/languages.py), as
+ * JupyterLab's own words do (agents_extension/server/lab_language.py picks
+ * its language pack by the same rule): the language the person picked with
+ * the switch on the platform's pages (the ``oma_lang`` cookie), else the
+ * browser's. Korean is kept beside the English it translates, so that a new
+ * string cannot be added without its translation (tests/hub/test_lab_browser.py
  * shows both).
  */
 
@@ -19,11 +20,39 @@ const KOREAN: Record<string, string> = {
   'Your answer': '답',
   'Your agents': '내 에이전트',
   'Ask {agent}…': '{agent}에게 물어보세요…',
-  'Ask Claude…': 'Claude에게 물어보세요…'
+  'Ask Claude…': 'Claude에게 물어보세요…',
+  'Your question for {agent}': '{agent}에게 할 질문',
+  'Your question for Claude': 'Claude에게 할 질문',
+  'Document name': '문서 이름',
+  'Ask the agent': '에이전트에게 질문',
+  Note: '메모',
+  'A question for the agent, or a note of your own the agent does not see':
+    '에이전트에게 하는 질문, 또는 에이전트가 보지 않는 내 메모'
 };
 
-/** Whether the browser asks for Korean first (before English). */
-export function korean(languages: readonly string[] = navigator.languages): boolean {
+/** The cookie in which the platform keeps the language a person picked (oma_contract/languages.py). */
+export const LANGUAGE_COOKIE = 'oma_lang';
+
+/** The language the person picked with the platform's switch ("ko", "en"), or '' when they picked none. */
+export function pickedLanguage(cookies: string = document.cookie): string {
+  for (const cookie of cookies.split(';')) {
+    const [name, ...value] = cookie.trim().split('=');
+    if (name === LANGUAGE_COOKIE) {
+      return decodeURIComponent(value.join('=')).trim().toLowerCase();
+    }
+  }
+  return '';
+}
+
+/** Whether the person's language is Korean: their pick on the platform's pages, else the browser's
+ * first language of the two (Korean before English). */
+export function korean(
+  languages: readonly string[] = navigator.languages,
+  picked: string = pickedLanguage()
+): boolean {
+  if (picked === 'ko' || picked === 'en') {
+    return picked === 'ko';
+  }
   for (const language of languages) {
     const code = language.toLowerCase();
     if (code.startsWith('ko')) {

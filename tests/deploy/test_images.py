@@ -97,7 +97,7 @@ def test_each_image_installs_its_own_requirements():
              for image, lines in done.items()}
     assert {"jupyterhub-kubespawner", "google-cloud-firestore", "pycurl", "jupyterhub-idle-culler"} <= names["hub"]
     assert not {"jupyterhub-kubespawner", "google-cloud-firestore"} & names["user"]
-    assert {"jupyterlab", "claude-agent-sdk", "jupyterhub", "ipykernel"} <= names["user"]
+    assert {"jupyterlab", "jupyterlab-language-pack-ko-kr", "claude-agent-sdk", "jupyterhub", "ipykernel"} <= names["user"]
     assert "jupyterlab" not in names["hub"]
 
 

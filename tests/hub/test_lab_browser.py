@@ -7,10 +7,11 @@ the fake model."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from tests.browser import ARTIFACTS, DESKTOP, PHONE, axe_violations, chromium, screenshot, sign_in  # noqa: F401
+from tests.browser import ARTIFACTS, AXE, DESKTOP, PHONE, axe_violations, chromium, screenshot, sign_in  # noqa: F401
 from tests.fake_model import say, use_tool
 from tests.hub.conftest import ADMIN
 from tests.polling import wait_for
@@ -19,6 +20,7 @@ AGENT = {"name": "Newsletter writer", "description": "Writes the weekly newslett
          "instructions": "Be brief.", "status": "active"}
 NEWS_QUESTION = "Would you like to get notified about official Jupyter news?"
 LOAD = 120_000  # ms: JupyterLab's first load on a busy machine
+KERNEL_READY = re.compile(r"Newsletter writer \| (Idle|대기)")  # the status bar, in English or Korean
 
 
 def person_with_agent(hub, name: str) -> tuple[str, str]:
@@ -40,7 +42,7 @@ def open_lab(page, hub, email: str) -> None:
 def open_agent_notebook(page, card_text: str = "Newsletter writer") -> None:
     page.locator(".jp-LauncherCard", has_text=card_text).first.click()
     page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=LOAD)
-    page.get_by_text("Newsletter writer | Idle").wait_for(timeout=LOAD)  # the status bar: kernel ready
+    page.get_by_text(KERNEL_READY).wait_for(timeout=LOAD)  # the status bar: kernel ready
 
 
 def run_cell(page, prompt: str) -> None:
@@ -130,6 +132,7 @@ def test_desktop_launcher_placeholder_and_permission_buttons(hub, chromium, fake
     screenshot(page, request, "permission-asked")
     assert our_axe_violations(page, ".oma-PermissionPrompt") == []
     report_axe(page, request, "permission-asked")
+    assert new_axe_findings(page) == []
     prompt.get_by_role("button", name="Allow once").click()
     page.locator(".jp-OutputArea-output", has_text="Created hello.txt.").wait_for(timeout=90_000)
     outputs = page.locator(".jp-Notebook .jp-Cell").first.inner_text()
@@ -177,6 +180,7 @@ def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_mode
     open_lab(page, hub, email)
     assert shell_mode(page) == "single-document"
     assert not page.locator("#jp-left-stack").is_visible()  # the file browser does not cover the notebook
+    assert page.evaluate("document.documentElement.lang") == "ko-KR"  # JupyterLab's own words: the browser's
     page.locator('.jp-LauncherCard[data-category="내 에이전트"]', has_text="Newsletter writer").wait_for(timeout=LOAD)
     # Hangul in the hub's web font, linked by the extension (the phone may have no Korean font).
     assert page.locator("link#oma-web-font").count() == 1
@@ -203,6 +207,8 @@ def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_mode
     screenshot(page, request, "phone-permission-asked")
     assert our_axe_violations(page, ".oma-PermissionPrompt") == []
     report_axe(page, request, "phone-permission-asked")
+    assert new_axe_findings(page) == []
+    assert page.locator("#jp-title-panel-title input").get_attribute("aria-label") == "문서 이름"
     prompt.get_by_role("button", name="이 세션 동안 Bash 허용").click()
     page.locator(".jp-OutputArea-output", has_text="Made phone.txt.").wait_for(timeout=90_000)
     assert page.locator(".jp-Cell", has_text="Allowed for this session: Bash").count() == 1
@@ -223,6 +229,139 @@ def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_mode
     screenshot(page, request, "desktop-after-phone")
     desktop.close()
 
+
+
+# --- JupyterLab's own words in the person's language (agents_extension/server/lab_language.py), the
+# cell-type dropdown in their words (lab_extension/src/cell_type.ts), and JupyterLab's accessibility.
+
+CELL_TYPES = ".jp-Notebook-toolbarCellType select"
+# JupyterLab's own serious and critical axe-core findings with an agent's notebook open, which neither the
+# extension nor JupyterLab's settings can fix cleanly: (rule, the elements it is about, why it stays). Any
+# other finding fails the journeys that scan (a regression, ours or a JupyterLab upgrade's, shows up).
+JUPYTERLAB_AXE_FINDINGS = [
+    ("aria-allowed-attr", "jp-button",
+     "JupyterLab's toolbar buttons are the toolkit's <jp-button> elements, which carry aria-pressed without "
+     "a role that takes it (the real button is inside their shadow root)"),
+    ("aria-required-children", ".jp-WindowedPanel-viewport",
+     "the notebook's windowed list of cells has role list while its cells carry no listitem role"),
+]
+# axe-core's findings not in that list: each with the rule, its impact, where, and the element's HTML.
+NEW_AXE_FINDINGS = """async (known) => {
+  const resolve = target => {
+    let root = document, element = null;
+    for (const part of target) {  // a selector, or one per shadow root on the way
+      element = root.querySelector(Array.isArray(part) ? part[part.length - 1] : part);
+      root = element && element.shadowRoot ? element.shadowRoot : root;
+    }
+    return element;
+  };
+  const found = [];
+  for (const violation of (await axe.run(document, {resultTypes: ['violations']})).violations) {
+    if (!['serious', 'critical'].includes(violation.impact)) continue;
+    for (const node of violation.nodes) {
+      const element = resolve(node.target);
+      if (!known.some(([rule, selector]) => rule === violation.id && element && element.matches(selector))) {
+        found.push({rule: violation.id, impact: violation.impact, where: node.target.join(' '), html: node.html.slice(0, 300)});
+      }
+    }
+  }
+  return found;
+}"""
+
+
+def new_axe_findings(page) -> list[dict]:
+    """axe-core's serious and critical findings on the whole JupyterLab page beyond JUPYTERLAB_AXE_FINDINGS."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(NEW_AXE_FINDINGS, [[rule, selector] for rule, selector, _ in JUPYTERLAB_AXE_FINDINGS])
+
+
+def switch_language(page, hub, email: str, code: str) -> None:
+    """The hub's language switch, as its link does it, back to the person's JupyterLab."""
+    page.goto(f"{hub.url}/hub/language?lang={code}&next=/user/{email}/lab")
+    page.wait_for_selector(".jp-LabShell #jp-menu-panel .lm-MenuBar-itemLabel", timeout=LOAD)
+
+
+def menu_bar(page) -> list[str]:
+    return [label.strip() for label in page.locator("#jp-menu-panel .lm-MenuBar-itemLabel").all_inner_texts()]
+
+
+def picked_language(context) -> str | None:
+    return next((c["value"] for c in context.cookies() if c["name"] == "oma_lang"), None)
+
+
+def lab_language_setting(hub, token: str, email: str) -> dict:
+    """The person's own values of JupyterLab's language setting (what they set, not the defaults)."""
+    answer = hub.api(token, "GET", f"/user/{email}/lab/api/settings/@jupyterlab/translation-extension:plugin")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["settings"]
+
+
+def cell_type_choices(page) -> list[str]:
+    dropdown = page.locator(CELL_TYPES).last
+    dropdown.wait_for(timeout=LOAD)
+    return [option.strip() for option in dropdown.locator("option").all_inner_texts()]
+
+
+def test_jupyterlab_speaks_the_persons_language_and_a_claude_cell_is_a_question(hub, chromium, fake_model, request):
+    email, token = person_with_agent(hub, "linguist")
+    # An English browser whose person picked Korean with the hub's switch: JupyterLab follows the pick.
+    context = chromium.new_context(viewport=DESKTOP, locale="en-US")
+    page = context.new_page()
+    sign_in(page, hub, email)
+    switch_language(page, hub, email, "ko")
+    assert menu_bar(page)[:3] == ["파일", "편집", "보기"], menu_bar(page)
+    assert page.evaluate("document.documentElement.lang") == "ko-KR"
+    page.locator('.jp-LauncherCard[data-category="내 에이전트"]', has_text="Newsletter writer").wait_for(timeout=LOAD)
+    screenshot(page, request, "korean-launcher")
+
+    # In the agent's notebook a cell is a question for the agent or a note, in the person's language.
+    open_agent_notebook(page)
+    assert cell_type_choices(page) == ["-", "에이전트에게 질문", "메모", "Raw"]
+    assert page.locator(".jp-Notebook .jp-Cell .cm-content").first.get_attribute("aria-label") == \
+        "Newsletter writer에게 할 질문"
+    dropdown = page.locator(CELL_TYPES).last
+    assert dropdown.input_value() == "code"
+    assert dropdown.get_attribute("title") == "에이전트에게 하는 질문, 또는 에이전트가 보지 않는 내 메모"
+    dropdown.select_option(label="메모")
+    page.locator(".jp-Notebook .jp-Cell.jp-MarkdownCell").first.wait_for(timeout=10_000)
+    assert dropdown.input_value() == "markdown"
+    screenshot(page, request, "korean-note")
+    dropdown.select_option(label="에이전트에게 질문")
+    page.locator(".jp-Notebook .jp-Cell.jp-CodeCell").first.wait_for(timeout=10_000)
+
+    # Back to English with the switch: JupyterLab's menus and the dropdown follow on the next load.
+    switch_language(page, hub, email, "en")
+    assert menu_bar(page)[:3] == ["File", "Edit", "View"], menu_bar(page)
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.get_by_text(KERNEL_READY).wait_for(timeout=LOAD)  # the agent's notebook, restored
+    assert cell_type_choices(page) == ["-", "Ask the agent", "Note", "Raw"]
+    assert page.locator(CELL_TYPES).last.get_attribute("aria-label") == "Cell type"
+    editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
+    assert editor.get_attribute("aria-label") == "Your question for Newsletter writer"
+    screenshot(page, request, "english-agent-notebook")
+    assert new_axe_findings(page) == []
+
+    # Korean picked in JupyterLab's own Settings → Language menu becomes the person's choice everywhere:
+    # the platform's cookie takes it (the hub's pages follow) and JupyterLab's setting goes back to default.
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-item", has_text="Language").first.click()
+    page.locator(".lm-Menu-item", has_text="한국어").click()
+    page.get_by_role("button", name="Change and reload").click()
+    page.wait_for_function("document.documentElement.lang === 'ko-KR'", timeout=LOAD)
+    page.wait_for_selector("#jp-menu-panel .lm-MenuBar-itemLabel", timeout=LOAD)
+    assert menu_bar(page)[0] == "파일"
+    wait_for(lambda: picked_language(context) == "ko" and "locale" not in lab_language_setting(hub, token, email), 30)
+    page.goto(f"{hub.url}/hub/home")
+    assert page.evaluate("document.documentElement.lang") == "ko"
+    switch_language(page, hub, email, "en")  # and the hub's switch still reaches JupyterLab
+    assert menu_bar(page)[0] == "File"
+
+    # A Python notebook keeps JupyterLab's own words: there a cell is code.
+    page.goto(f"{hub.url}/user/{email}/lab?reset")
+    page.locator('.jp-LauncherCard[data-category="Notebook"]', has_text="Python 3").click()
+    page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for(timeout=LOAD)
+    assert cell_type_choices(page) == ["-", "Code", "Markdown", "Raw"]
+    context.close()
 
 @pytest.fixture(autouse=True)
 def _model_reset(fake_model):
