@@ -72,6 +72,16 @@ TEXT = {
 }
 
 
+PARAMETER_ARGUMENT = "p."  # a parameter's value in a link to the Run page: ?p.topic=...
+
+
+def shown_value(value: Any) -> str:
+    """A parameter's default as its field shows it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def run_text(language: str) -> dict[str, str]:
     texts = CATALOGS.translations(language)
     return {key: texts.gettext(message) for key, message in TEXT.items()}
@@ -161,6 +171,15 @@ class RecipeHandlerMixin:
             raise web.HTTPError(404, f"There is no notebook at {path}.")
         return path, os_path
 
+    def start_run(self, path: str, os_path: Path, given: dict[str, Any]) -> str:
+        """Start a headless run of the notebook (checked first: RecipeError, ParameterError); its id.
+        A recipe copied from the gallery has the run counted there, as this server's person."""
+        service = self.settings.get("oma_agents_service")
+        run = RecipeRun(os_path, given, runs_dir=self.runs.folder, label=path,
+                        service=service.call if service is not None else None)
+        run.prepare()
+        return self.runs.start(run)
+
     def refuse(self, field: str, message: str) -> None:
         self.set_status(400)
         self.finish({"message": message, "field": field})
@@ -191,13 +210,11 @@ class RecipeRunsAPI(RecipeHandlerMixin, APIHandler):
         if not isinstance(given, dict) or not all(isinstance(v, (str, int, float, bool)) for v in given.values()):
             return self.refuse("parameters", "'parameters' must be an object of parameter names to values.")
         path, os_path = self.recipe_path(body.get("path"))
-        run = RecipeRun(os_path, given, runs_dir=self.runs.folder, label=path)
         try:
-            run.prepare()
+            run_id = self.start_run(path, os_path, given)
         except (RecipeError, ParameterError) as err:
             field = err.field if isinstance(err, RecipeError) else f"parameters.{err.field}".rstrip(".")
             return self.refuse(field, str(err))
-        run_id = self.runs.start(run)
         self.set_status(201)
         self.set_header("Location", self.base_url + f"api/recipe-runs/{run_id}")
         self.finish(self.runs.describe(run_id))
@@ -263,9 +280,14 @@ class RunPage(RecipeHandlerMixin, JupyterHandler):
                     problem = f"This recipe's kernel claude-{slug} is not on your server and it carries no agent."
         except (RecipeError, FieldInvalid) as err:
             problem = str(err)
+        # values to start from (``p.<name>``: the gallery's Run form links here with them), and a run
+        # already started (``run``: the gallery's Run button started it) whose progress the page follows
+        values = {name: self.get_query_argument(f"{PARAMETER_ARGUMENT}{name}", None) for name in declared}
+        values = {name: given if given is not None else shown_value(declared[name]) for name, given in values.items()}
+        following = self.runs.describe(self.get_query_argument("run", ""))
         page = self.settings["oma_templates"].get_template("run.html").render(
-            lang=language, text=run_text(language), base_url=self.base_url, path=path, parameters=declared,
-            missing=missing, problem=problem, xsrf_token=self.xsrf_token.decode())
+            lang=language, text=run_text(language), base_url=self.base_url, path=path, parameters=values,
+            missing=missing, problem=problem, xsrf_token=self.xsrf_token.decode(), following=following)
         self.set_header("Content-Language", language)
         self.finish(page)
 
