@@ -14,7 +14,8 @@ API (JSON; errors are ``{"message", "field"}`` with 400/404):
 ``POST api/recipe-runs {"path", "parameters": {name: text}}`` → 201 the run;
 ``GET api/recipe-runs`` → the runs; ``GET api/recipe-runs/<id>`` → one, with
 its progress; ``DELETE api/recipe-runs/<id>`` → cancels it (202);
-``POST api/recipe-agent {"path"}`` → 201 the agent created from the notebook.
+``GET api/recipe-agent?path=`` → whether the notebook's agent is here (JupyterLab asks on opening it:
+lab_extension/src/recipe_agent.ts); ``POST api/recipe-agent {"path"}`` → 201 the agent created from the notebook.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,11 +33,14 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
 from oma_contract.parameters import ParameterError
-from oma_contract.recipe import RECIPE_KEY, FieldInvalid, RunStatus, notebook_definition
+from oma_contract.permission_choices import CAPABILITIES, Answer, choices_of
+from oma_contract.recipe import (
+    RECIPE_KEY, AgentDefinition, FieldInvalid, RunStatus, content_hash, definition_of, notebook_definition,
+)
 from recipes.notebook import agent_slug, declared_parameters
 from recipes.runner import RUNS_FOLDER, RecipeError, RecipeRun, read_recipe
 
-from .dashboard_text import CATALOGS, N_, request_language
+from .dashboard_text import CATALOGS, N_, dashboard_text, request_language
 from .recipe_saving import agent_record
 
 log = logging.getLogger("oh-my-agent.recipes")
@@ -228,8 +233,56 @@ class RecipeRunsAPI(RecipeHandlerMixin, APIHandler):
         self.finish(self.runs.describe(run_id))
 
 
+def same_agent(agent: dict[str, Any], definition: AgentDefinition) -> bool:
+    """Whether one of the person's agents is the one a notebook carries: the same definition (content hash),
+    or the same but for the number a clashing name got when it was created from a recipe ("Analyst (2)")."""
+    try:
+        theirs = definition_of(agent)
+    except FieldInvalid:
+        return False
+    if theirs.content_hash == content_hash(definition):
+        return True
+    numbered = re.fullmatch(re.escape(definition.name) + r" \(\d+\)", theirs.name)
+    return bool(numbered) and content_hash({**theirs.agent_create(), "name": definition.name}) == content_hash(definition)
+
+
+def allowed_in_words(definition: AgentDefinition, language: str) -> list[str]:
+    """What the agent may do without asking, as the agent form says it (its rules no choice covers, as they are)."""
+    words = dashboard_text(language)
+    choices = choices_of(definition.allowed_tools, definition.disallowed_tools)
+    allowed = [c for c in CAPABILITIES if choices.answers[c.key] == Answer.ALLOW]
+    said = {tool for capability in allowed for tool in capability.tools}  # "Read" alone is reading, said once
+    return [words[f"cap_{c.key}"] for c in allowed] + [rule for rule in choices.other_allowed if rule not in said]
+
+
 class RecipeAgentAPI(RecipeHandlerMixin, APIHandler):
-    """Create a recipe's agent on this server, from the definition the notebook carries."""
+    """A recipe notebook's agent on this server: ``GET ?path=`` says whether it is here (its kernel, or one of
+    the person's agents that is the same), ``POST {"path"}`` creates it from the definition the notebook carries."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        path, os_path = self.recipe_path(self.get_query_argument("path", ""))
+        nb = read_recipe(os_path)
+        try:
+            definition = notebook_definition(nb.metadata)
+        except FieldInvalid as err:
+            return self.refuse(err.field, f"The notebook's agent cannot be used: {err}")
+        slug = agent_slug(nb)
+        record = agent_record(slug) if slug is not None else None
+        # the kernel it names is theirs, and the agent they know by that name (their own notebook carries
+        # their agent as it was when last saved), or the very agent the notebook brings
+        here = record is not None and (definition is None or str(record.get("name", "")).casefold() ==
+                                       definition.name.casefold() or same_agent(record, definition))
+        same = None
+        if definition is not None and not here:
+            status, _, payload = await self.settings["oma_agents_service"].call("GET", "api/agents")
+            if status != 200:
+                raise web.HTTPError(502, "Your agents could not be read from the agents service; try again.")
+            same = next((agent for agent in json.loads(payload) if same_agent(agent, definition)), None)
+        self.finish({"path": path, "kernel": f"claude-{slug}" if slug else None, "here": here,
+                     "definition": definition.model_dump(mode="json") if definition else None,
+                     "allowed_in_words": allowed_in_words(definition, request_language(self)) if definition else [],
+                     "same_agent": same, "same_kernel": f"claude-{same['slug']}" if same else None})
 
     @web.authenticated
     async def post(self) -> None:

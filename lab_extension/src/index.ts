@@ -5,5 +5,6 @@ import { koreanFont } from './fonts';
 import { agentsLauncher } from './launcher';
 import { phoneLayout, phoneWorkspace } from './phone';
 import { claudePlaceholder } from './placeholder';
+import { recipeAgent, shareAsRecipe } from './recipe_agent';
 
-export default [notebookFactory, agentsLauncher, claudePlaceholder, phoneWorkspace, phoneLayout, koreanFont];
+export default [notebookFactory, agentsLauncher, claudePlaceholder, phoneWorkspace, phoneLayout, koreanFont, recipeAgent, shareAsRecipe];
