@@ -2,7 +2,8 @@
 
 A notebook copied from the gallery says which recipe and version it came from
 (``metadata.oh_my_agent.gallery``, written by the import: agents_extension/server/gallery.py);
-a run of it, from the Run form, the gallery's Run button or ``oh-my-agent run``,
+a run of it, from the Run form, the gallery's Run button, ``oh-my-agent run`` or papermill's
+``--engine oh-my-agent`` (papermill's default engine cannot be told),
 asks the agents service to count it, as the person (the server's own JupyterHub
 token). Counting is bookkeeping: it never holds up or fails the run. A service
 that cannot be reached, or refuses (the recipe was removed), is logged and the
@@ -11,6 +12,7 @@ run goes on.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -69,3 +71,15 @@ def service_from_environment() -> ServiceCall | None:
     from agents_extension.server.app import AgentsService
 
     return AgentsService(url, token).call
+
+
+def count_finished_run(metadata: Mapping[str, Any]) -> None:
+    """Count a run from code that has no event loop of its own (papermill's engine), as the person."""
+
+    async def count() -> None:
+        service = service_from_environment()
+        if service is not None:
+            await count_run(service, metadata)
+
+    if gallery_origin(metadata) is not None:
+        asyncio.run(count())

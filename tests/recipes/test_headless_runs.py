@@ -170,3 +170,8 @@ def test_a_gallery_recipe_runs_on_when_the_gallery_cannot_count_the_run(claude_e
     assert f"The run of recipe {'a' * 32} (version 2) was not counted" in done.stderr
     assert "the-servers-token" not in done.stderr
     assert nbformat.read(tmp_path / "run.ipynb", as_version=4).metadata["oh_my_agent"]["run"]["status"] == "finished"
+    # papermill's engine of the project counts too, and goes on the same way
+    done = subprocess.run([str(BIN / "papermill"), "r.ipynb", "out.ipynb", "--engine", "oh-my-agent"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert f"The run of recipe {'a' * 32} (version 2) was not counted" in done.stderr
