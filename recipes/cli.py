@@ -3,6 +3,7 @@
 In a person's server (its terminal, or a cron job there): the same run as the
 Run form's (recipes.runner), progress on stderr as "cell k of n", the run
 notebook's path on stdout. Ctrl-C cancels the run and still writes the notebook.
+A run of a recipe copied from the gallery is counted there (recipes.counting).
 Exit status: 0 finished, 1 a cell failed, 2 the recipe or a parameter cannot be
 used, 130 cancelled.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from oma_contract.parameters import ParameterError
 from oma_contract.recipe import RunStatus
 
+from .counting import service_from_environment
 from .runner import RUNS_FOLDER, RecipeError, RecipeRun
 
 EXIT = {RunStatus.FINISHED: 0, RunStatus.FAILED: 1, RunStatus.CANCELLED: 130}
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cell {p.cell} of {p.cells}", file=sys.stderr, flush=True)
 
     run = RecipeRun(args.notebook.resolve(), given, runs_dir=Path.home() / RUNS_FOLDER, output=args.output,
-                    label=str(args.notebook), on_progress=show)
+                    label=str(args.notebook), on_progress=show, service=service_from_environment())
     try:
         run.prepare()
     except (RecipeError, ParameterError) as err:

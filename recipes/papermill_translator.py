@@ -20,6 +20,7 @@ from papermill.translators import Translator, papermill_translators
 
 from oma_contract.parameters import ParameterError, declaration, parse_declaration
 
+from .counting import count_finished_run
 from .notebook import lift_provenance
 
 KERNEL_NAME = "claude"
@@ -65,6 +66,7 @@ class RecipeEngine(NBClientEngine):
             for cell in nb_man.nb.cells:
                 if cell.cell_type == "code":
                     lift_provenance(cell)
+            count_finished_run(nb_man.nb.metadata)  # a run of a gallery recipe, counted there
 
 
 def register() -> None:

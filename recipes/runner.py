@@ -36,6 +36,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from oma_contract.parameters import ParameterError, merge
 from oma_contract.recipe import RECIPE_KEY, RunRecord, RunStatus
 
+from .counting import ServiceCall, count_run
 from .notebook import code_cells, declared_parameters, inject_parameters, lift_provenance, recipe_version
 
 log = logging.getLogger("oh-my-agent.recipes")
@@ -43,6 +44,7 @@ log = logging.getLogger("oh-my-agent.recipes")
 RUNS_FOLDER = "runs"
 WRITE_EVERY = 2.0  # seconds between writes of the run notebook while it runs (the page's progress is live)
 DEFAULT_CELL_TIMEOUT = 1800.0  # seconds; the kernel itself stops a turn that stalls long before this
+COUNT_GRACE = 5.0  # seconds a finished run waits for its count to reach the gallery, at most
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -98,7 +100,8 @@ class RecipeRun:
 
     def __init__(self, recipe: Path, given: Mapping[str, Any], *, runs_dir: Path, output: Path | None = None,
                  label: str | None = None, cell_timeout: float | None = DEFAULT_CELL_TIMEOUT,
-                 on_progress: Callable[["RecipeRun"], None] | None = None) -> None:
+                 on_progress: Callable[["RecipeRun"], None] | None = None,
+                 service: ServiceCall | None = None) -> None:
         self.recipe = recipe
         self.label = label or recipe.name
         self.given = dict(given)
@@ -106,6 +109,7 @@ class RecipeRun:
         self.output = output
         self.cell_timeout = cell_timeout
         self.on_progress = on_progress
+        self.service = service  # where a run of a gallery recipe is counted (recipes.counting)
         self.progress = Progress()
         self._cancelled = asyncio.Event()
         self._client: NotebookClient | None = None
@@ -185,6 +189,8 @@ class RecipeRun:
             self.prepare()
         progress = self.progress
         self._write()
+        # counted as it starts, beside it: the run waits for no one
+        counting = asyncio.ensure_future(count_run(self.service, self.nb.metadata)) if self.service else None
         env = {**os.environ, "JPY_SESSION_NAME": str(self.output)}
         client = NotebookClient(self.nb, kernel_name=self.kernel_name, timeout=self.cell_timeout,
                                 allow_errors=False, record_timing=True,
@@ -227,6 +233,8 @@ class RecipeRun:
         self._record(status, error)
         self._write()
         self._tell()
+        if counting is not None:  # a command's loop ends with the run: give the count a moment to land
+            await asyncio.wait([counting], timeout=COUNT_GRACE)
         return progress
 
     def _account(self, cell: Any, started: float, status: str) -> None:

@@ -27,13 +27,21 @@ import jinja2
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
+from tornado.httputil import url_concat
 
 from oma_contract import AGENT_LIMITS
 from oma_contract.credentials import scan_notebook
 from oma_contract.recipe import RECIPE_KEY, AgentDefinition, definition_of, notebook_definition
 
+from oma_contract.parameters import ParameterError
+from recipes.counting import gallery_origin
+from recipes.notebook import agent_slug
+from recipes.runner import RecipeError
+
 from .app import HERE, AgentsService
 from .dashboard_text import CATALOGS, request_language
+from .recipe_saving import agent_record
+from .runs import PARAMETER_ARGUMENT, RecipeHandlerMixin
 from .workspace import Workspace
 
 log = logging.getLogger("oh-my-agent.agents")
@@ -167,8 +175,69 @@ async def _maybe(value: Any) -> Any:
     return value
 
 
-class ImportPage(GalleryHandler):
-    """``recipes/import?recipe=<id>``: what using the recipe will create, then "Use this recipe"."""
+def imported_copy(root: Path, recipe_id: str) -> str | None:
+    """The person's copy of the recipe in ~/recipes/ whose agent is on this server (the newest), or None."""
+    folder = root / RECIPES_FOLDER
+    if not folder.is_dir():
+        return None
+    notebooks = [path for path in folder.glob("*.ipynb") if path.is_file() and not path.is_symlink()]
+    for path in sorted(notebooks, key=lambda path: path.stat().st_mtime, reverse=True):
+        try:
+            with path.open("rb") as file:
+                nb = json.loads(file.read(2_000_000))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(nb, dict) or not isinstance(nb.get("metadata"), dict):
+            continue
+        origin = gallery_origin(nb["metadata"])
+        slug = agent_slug(nb)
+        if origin and origin[0] == recipe_id and slug and agent_record(slug) is not None:
+            return path.relative_to(root).as_posix()
+    return None
+
+
+def parameter_values(handler: JupyterHandler) -> dict[str, str]:
+    """The parameters' values a link or form carries (``p.<name>=<value>``)."""
+    return {name[len(PARAMETER_ARGUMENT):]: values[-1].decode("utf-8", "replace")
+            for name, values in handler.request.arguments.items()
+            if name.startswith(PARAMETER_ARGUMENT) and len(name) > len(PARAMETER_ARGUMENT) and values}
+
+
+def run_page_url(handler: JupyterHandler, path: str, values: dict[str, str], run_id: str = "") -> str:
+    arguments = {"path": path, **{PARAMETER_ARGUMENT + name: value for name, value in values.items()}}
+    if run_id:
+        arguments["run"] = run_id
+    return url_concat(url_path_join(handler.base_url, "agents", "run"), arguments)
+
+
+class RunRecipePage(GalleryHandler):
+    """``recipes/run?recipe=<id>&p.<name>=<value>...``: where the gallery's Run form leads. With a copy of the
+    recipe in ~/recipes/, its Run page, the values filled in; without one, the import page, which uses the
+    recipe and starts the run. Nothing is created or run on a GET: a link cannot spend a person's money."""
+
+    @web.authenticated
+    def get(self) -> None:
+        recipe_id = self.get_query_argument("recipe", "")
+        if not RECIPE_ID.fullmatch(recipe_id):
+            self.set_status(404)
+            return self.render_gallery_page("recipe_import.html", recipe=None, agent_name="", run_values=None,
+                                            error="There is no recipe with this id: the link is wrong.")
+        values = parameter_values(self)
+        copy = imported_copy(Path(self.contents_manager.root_dir).expanduser(), recipe_id)
+        if copy is not None:
+            return self.redirect(run_page_url(self, copy, values))
+        arguments = {"recipe": recipe_id, "run": "1", **{PARAMETER_ARGUMENT + k: v for k, v in values.items()}}
+        self.redirect(url_concat(url_path_join(self.base_url, "recipes", "import"), arguments))
+
+
+class ImportPage(RecipeHandlerMixin, GalleryHandler):
+    """``recipes/import?recipe=<id>``: what using the recipe will create, then "Use this recipe".
+    With ``run=1`` (from the gallery's Run form) it then runs the copy with the parameters' values."""
+
+    def run_values(self) -> dict[str, str] | None:
+        if self.get_argument("run", "") != "1":
+            return None
+        return parameter_values(self)
 
     @web.authenticated
     async def get(self) -> None:
@@ -180,9 +249,11 @@ class ImportPage(GalleryHandler):
             agents = await self.service_json("GET", "api/agents")
         except GalleryError as err:
             self.set_status(err.status)
-            return self.render_gallery_page("recipe_import.html", recipe=None, error=str(err), agent_name="")
+            return self.render_gallery_page("recipe_import.html", recipe=None, error=str(err), agent_name="",
+                                            run_values=None)
         name = free_name(recipe["agent"]["name"], {a["name"] for a in agents})
-        self.render_gallery_page("recipe_import.html", recipe=recipe, error="", agent_name=name)
+        self.render_gallery_page("recipe_import.html", recipe=recipe, error="", agent_name=name,
+                                 run_values=self.run_values())
 
     @web.authenticated
     async def post(self) -> None:
@@ -191,8 +262,18 @@ class ImportPage(GalleryHandler):
             used = await use_recipe(self, recipe_id)
         except GalleryError as err:
             self.set_status(err.status if err.status < 500 else 502)
-            return self.render_gallery_page("recipe_import.html", recipe=None, error=str(err), agent_name="")
-        self.redirect(url_path_join(self.base_url, "lab", "tree", *used["path"].split("/")))
+            return self.render_gallery_page("recipe_import.html", recipe=None, error=str(err), agent_name="",
+                                            run_values=None)
+        values = self.run_values()
+        if values is None:
+            return self.redirect(url_path_join(self.base_url, "lab", "tree", *used["path"].split("/")))
+        path, os_path = self.recipe_path(used["path"])
+        try:
+            run_id = self.start_run(path, os_path, values)
+        except (RecipeError, ParameterError) as err:  # the Run page shows the values again and says what is wrong
+            log.info("Recipe %s used, its run not started: %s", recipe_id, err)
+            return self.redirect(run_page_url(self, path, values))
+        self.redirect(run_page_url(self, path, values, run_id))
 
 
 class ImportAPI(GalleryHandler, APIHandler):
@@ -336,6 +417,7 @@ def routes() -> list[tuple[str, type]]:
     return [
         (r"recipes/share/?", SharePage),
         (r"recipes/import/?", ImportPage),
+        (r"recipes/run/?", RunRecipePage),
         (r"api/recipes/([^/]+)/import", ImportAPI),
         (r"api/recipes/([^/]+)/runs", RunsAPI),
     ]

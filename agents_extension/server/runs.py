@@ -14,7 +14,8 @@ API (JSON; errors are ``{"message", "field"}`` with 400/404):
 ``POST api/recipe-runs {"path", "parameters": {name: text}}`` → 201 the run;
 ``GET api/recipe-runs`` → the runs; ``GET api/recipe-runs/<id>`` → one, with
 its progress; ``DELETE api/recipe-runs/<id>`` → cancels it (202);
-``POST api/recipe-agent {"path"}`` → 201 the agent created from the notebook.
+``GET api/recipe-agent?path=`` → whether the notebook's agent is here (JupyterLab asks on opening it:
+lab_extension/src/recipe_agent.ts); ``POST api/recipe-agent {"path"}`` → 201 the agent created from the notebook.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,11 +33,14 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
 from oma_contract.parameters import ParameterError
-from oma_contract.recipe import RECIPE_KEY, FieldInvalid, RunStatus, notebook_definition
+from oma_contract.permission_choices import CAPABILITIES, Answer, choices_of
+from oma_contract.recipe import (
+    RECIPE_KEY, AgentDefinition, FieldInvalid, RunStatus, content_hash, definition_of, notebook_definition,
+)
 from recipes.notebook import agent_slug, declared_parameters
 from recipes.runner import RUNS_FOLDER, RecipeError, RecipeRun, read_recipe
 
-from .dashboard_text import CATALOGS, N_, request_language
+from .dashboard_text import CATALOGS, N_, dashboard_text, request_language
 from .recipe_saving import agent_record
 
 log = logging.getLogger("oh-my-agent.recipes")
@@ -70,6 +75,16 @@ TEXT = {
     "no_runs": N_("No runs yet. Open a recipe's Run page to start one."),
     "all_runs": N_("All runs"),
 }
+
+
+PARAMETER_ARGUMENT = "p."  # a parameter's value in a link to the Run page: ?p.topic=...
+
+
+def shown_value(value: Any) -> str:
+    """A parameter's default as its field shows it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def run_text(language: str) -> dict[str, str]:
@@ -161,6 +176,15 @@ class RecipeHandlerMixin:
             raise web.HTTPError(404, f"There is no notebook at {path}.")
         return path, os_path
 
+    def start_run(self, path: str, os_path: Path, given: dict[str, Any]) -> str:
+        """Start a headless run of the notebook (checked first: RecipeError, ParameterError); its id.
+        A recipe copied from the gallery has the run counted there, as this server's person."""
+        service = self.settings.get("oma_agents_service")
+        run = RecipeRun(os_path, given, runs_dir=self.runs.folder, label=path,
+                        service=service.call if service is not None else None)
+        run.prepare()
+        return self.runs.start(run)
+
     def refuse(self, field: str, message: str) -> None:
         self.set_status(400)
         self.finish({"message": message, "field": field})
@@ -191,13 +215,11 @@ class RecipeRunsAPI(RecipeHandlerMixin, APIHandler):
         if not isinstance(given, dict) or not all(isinstance(v, (str, int, float, bool)) for v in given.values()):
             return self.refuse("parameters", "'parameters' must be an object of parameter names to values.")
         path, os_path = self.recipe_path(body.get("path"))
-        run = RecipeRun(os_path, given, runs_dir=self.runs.folder, label=path)
         try:
-            run.prepare()
+            run_id = self.start_run(path, os_path, given)
         except (RecipeError, ParameterError) as err:
             field = err.field if isinstance(err, RecipeError) else f"parameters.{err.field}".rstrip(".")
             return self.refuse(field, str(err))
-        run_id = self.runs.start(run)
         self.set_status(201)
         self.set_header("Location", self.base_url + f"api/recipe-runs/{run_id}")
         self.finish(self.runs.describe(run_id))
@@ -211,8 +233,56 @@ class RecipeRunsAPI(RecipeHandlerMixin, APIHandler):
         self.finish(self.runs.describe(run_id))
 
 
+def same_agent(agent: dict[str, Any], definition: AgentDefinition) -> bool:
+    """Whether one of the person's agents is the one a notebook carries: the same definition (content hash),
+    or the same but for the number a clashing name got when it was created from a recipe ("Analyst (2)")."""
+    try:
+        theirs = definition_of(agent)
+    except FieldInvalid:
+        return False
+    if theirs.content_hash == content_hash(definition):
+        return True
+    numbered = re.fullmatch(re.escape(definition.name) + r" \(\d+\)", theirs.name)
+    return bool(numbered) and content_hash({**theirs.agent_create(), "name": definition.name}) == content_hash(definition)
+
+
+def allowed_in_words(definition: AgentDefinition, language: str) -> list[str]:
+    """What the agent may do without asking, as the agent form says it (its rules no choice covers, as they are)."""
+    words = dashboard_text(language)
+    choices = choices_of(definition.allowed_tools, definition.disallowed_tools)
+    allowed = [c for c in CAPABILITIES if choices.answers[c.key] == Answer.ALLOW]
+    said = {tool for capability in allowed for tool in capability.tools}  # "Read" alone is reading, said once
+    return [words[f"cap_{c.key}"] for c in allowed] + [rule for rule in choices.other_allowed if rule not in said]
+
+
 class RecipeAgentAPI(RecipeHandlerMixin, APIHandler):
-    """Create a recipe's agent on this server, from the definition the notebook carries."""
+    """A recipe notebook's agent on this server: ``GET ?path=`` says whether it is here (its kernel, or one of
+    the person's agents that is the same), ``POST {"path"}`` creates it from the definition the notebook carries."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        path, os_path = self.recipe_path(self.get_query_argument("path", ""))
+        nb = read_recipe(os_path)
+        try:
+            definition = notebook_definition(nb.metadata)
+        except FieldInvalid as err:
+            return self.refuse(err.field, f"The notebook's agent cannot be used: {err}")
+        slug = agent_slug(nb)
+        record = agent_record(slug) if slug is not None else None
+        # the kernel it names is theirs, and the agent they know by that name (their own notebook carries
+        # their agent as it was when last saved), or the very agent the notebook brings
+        here = record is not None and (definition is None or str(record.get("name", "")).casefold() ==
+                                       definition.name.casefold() or same_agent(record, definition))
+        same = None
+        if definition is not None and not here:
+            status, _, payload = await self.settings["oma_agents_service"].call("GET", "api/agents")
+            if status != 200:
+                raise web.HTTPError(502, "Your agents could not be read from the agents service; try again.")
+            same = next((agent for agent in json.loads(payload) if same_agent(agent, definition)), None)
+        self.finish({"path": path, "kernel": f"claude-{slug}" if slug else None, "here": here,
+                     "definition": definition.model_dump(mode="json") if definition else None,
+                     "allowed_in_words": allowed_in_words(definition, request_language(self)) if definition else [],
+                     "same_agent": same, "same_kernel": f"claude-{same['slug']}" if same else None})
 
     @web.authenticated
     async def post(self) -> None:
@@ -263,9 +333,14 @@ class RunPage(RecipeHandlerMixin, JupyterHandler):
                     problem = f"This recipe's kernel claude-{slug} is not on your server and it carries no agent."
         except (RecipeError, FieldInvalid) as err:
             problem = str(err)
+        # values to start from (``p.<name>``: the gallery's Run form links here with them), and a run
+        # already started (``run``: the gallery's Run button started it) whose progress the page follows
+        values = {name: self.get_query_argument(f"{PARAMETER_ARGUMENT}{name}", None) for name in declared}
+        values = {name: given if given is not None else shown_value(declared[name]) for name, given in values.items()}
+        following = self.runs.describe(self.get_query_argument("run", ""))
         page = self.settings["oma_templates"].get_template("run.html").render(
-            lang=language, text=run_text(language), base_url=self.base_url, path=path, parameters=declared,
-            missing=missing, problem=problem, xsrf_token=self.xsrf_token.decode())
+            lang=language, text=run_text(language), base_url=self.base_url, path=path, parameters=values,
+            missing=missing, problem=problem, xsrf_token=self.xsrf_token.decode(), following=following)
         self.set_header("Content-Language", language)
         self.finish(page)
 

@@ -19,9 +19,12 @@ import re
 import uuid
 from typing import Any
 
+import nbformat
 from tornado import web
 
 from oma_contract import FieldInvalid
+from oma_contract.parameters import ParameterError
+from recipes.notebook import declared_parameters
 
 from ..store import Conflict, Person
 from ..store.recipes import Counter, Recipe, RecipeStatus
@@ -270,6 +273,22 @@ class GalleryPage(GalleryAccess, PageHandler):
         return f"/hub/user-redirect/recipes/import?recipe={recipe.id}"
 
 
+# The Run form leads to the person's own server (the hub starts it first if need be): with their copy of the
+# recipe there, its Run page; without one, using the recipe first (agents_extension/server/gallery.py).
+RUN_URL = "/hub/user-redirect/recipes/run"
+
+
+def run_form_fields(notebook_text: str) -> dict[str, str] | None:
+    """The recipe's parameters and their defaults as the Run form's fields show them; None when its
+    parameters cell cannot be read (the form is left out, the recipe can still be used)."""
+    try:
+        declared = declared_parameters(nbformat.reads(notebook_text, as_version=4))
+    except (ParameterError, ValueError, KeyError, TypeError):
+        return None
+    return {name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+            for name, value in declared.items()}
+
+
 class GalleryListPage(GalleryPage):
     @web.authenticated
     async def get(self) -> None:
@@ -288,9 +307,11 @@ class RecipePage(GalleryPage):
     async def get(self, recipe_id: str, message: str = "") -> None:
         await self.require_approved()
         recipe = await self.visible_recipe(recipe_id)
-        notebook = json.loads(await self.store.recipes.notebook(recipe.id) or "{}")
+        text = await self.store.recipes.notebook(recipe.id) or "{}"
+        notebook = json.loads(text)
         self.render_page("recipe.html", recipe=recipe, cells=preview(notebook), message=message,
-                         import_url=self.import_url(recipe), is_author=recipe.author == self.email)
+                         import_url=self.import_url(recipe), is_author=recipe.author == self.email,
+                         parameters=run_form_fields(text), run_url=RUN_URL)
 
     @web.authenticated
     async def post(self, recipe_id: str) -> None:

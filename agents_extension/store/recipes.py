@@ -11,8 +11,10 @@ order), so the gallery lists the same recipes on SQLite and on Firestore:
 - Firestore: collections ``recipes`` (doc id = recipe id) and ``recipe_notebooks`` (doc id =
   ``<recipe id>@<version>``). Firestore has no text search: a recipe doc carries ``search_keys``,
   every prefix of every word it can be found by, so a search is one ``array_contains`` query on
-  Firestore's automatic index; ``listed_at`` exists only while the recipe is published, so the
-  gallery's newest-first page is one ordered query on one field, with no composite index.
+  Firestore's index; ``listed_at`` exists only while the recipe is published, so the gallery's
+  newest-first page is one query ordered by it, read a page at a time. A search or a tag filter
+  ordered by it needs a composite index (array-contains + listed_at descending): FIRESTORE_INDEXES,
+  shipped as docs/firestore.indexes.json (docs/deploy-gke.md says how to create them).
 """
 
 from __future__ import annotations
@@ -138,13 +140,9 @@ def _check_version(current: Recipe, expected_version: int | None) -> None:
                        "someone published a version meanwhile")
 
 
-def _listed(recipes: list[Recipe], *, tag: str | None, query: str | None, limit: int) -> list[Recipe]:
-    """The rules of the gallery applied to candidates a backend read: tag, search, order, page."""
-    query_words = words(query or "")
-    wanted_tag = tag_key(tag) if tag else None
-    chosen = [r for r in recipes
-              if (wanted_tag is None or wanted_tag in {tag_key(t) for t in r.tags}) and matches(r, query_words)]
-    return sorted(chosen, key=gallery_order, reverse=True)[:limit]
+def _wanted(recipe: Recipe, wanted_tag: str | None, query_words: list[str]) -> bool:
+    """Whether the gallery shows the recipe for this tag (a tag_key, or None) and these search words."""
+    return (wanted_tag is None or wanted_tag in {tag_key(t) for t in recipe.tags}) and matches(recipe, query_words)
 
 
 class RecipeShelf(abc.ABC):
@@ -397,6 +395,15 @@ _SEARCH_KEYS = "search_keys"
 _TAG_KEYS = "tag_keys"
 # Firestore transactions write at most 500 docs; a removal deletes old notebooks in batches of this many.
 _BATCH = 400
+# The composite indexes the gallery's queries need on Firestore (the emulator needs none; production refuses
+# such a query without its index). docs/firestore.indexes.json holds the same (tests/store/test_recipe_conformance.py).
+FIRESTORE_INDEXES = [
+    {"collectionGroup": "recipes", "queryScope": "COLLECTION",
+     "fields": [{"fieldPath": field, "arrayConfig": "CONTAINS"}, {"fieldPath": "listed_at", "order": "DESCENDING"}]}
+    for field in ("search_keys", "tag_keys")
+]
+# Pages read of an ordered gallery query while other words or a tag still drop some of what it finds.
+_MAX_PAGE_READ = 200
 # What a list reads of each recipe doc: its fields, not the search keys (hundreds per recipe, only for the index).
 _RECIPE_FIELDS = [f.name for f in dataclasses.fields(Recipe)]
 
@@ -498,22 +505,37 @@ class FirestoreRecipes(RecipeShelf):
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         query_words = words(query or "")
-        if not query_words and not tag:
-            # The newest published: one ordered range over listed_at, the page and no more.
-            newest = self._recipes.order_by(_LISTED_AT, direction=firestore.Query.DESCENDING)
-            listed = newest.select(_RECIPE_FIELDS).limit(limit)
-            found = [self._read(s.to_dict()) async for s in listed.stream()]
-            return _listed(found, tag=None, query=None, limit=limit)
+        listed = self._recipes
         if query_words:
             # The longest word narrows most; the other words and the tag are checked on what it finds.
             key = max(query_words, key=len)[:SEARCH_PREFIX]
-            candidates = self._recipes.where(filter=FieldFilter(_SEARCH_KEYS, "array_contains", key))
-        else:
-            candidates = self._recipes.where(filter=FieldFilter(_TAG_KEYS, "array_contains", tag_key(tag)))
-        candidates = candidates.select(_RECIPE_FIELDS)
-        found = [self._read(s.to_dict()) async for s in candidates.stream()]
-        published = [r for r in found if r.status == RecipeStatus.PUBLISHED]
-        return _listed(published, tag=tag, query=query, limit=limit)
+            listed = listed.where(filter=FieldFilter(_SEARCH_KEYS, "array_contains", key))
+        elif tag:
+            listed = listed.where(filter=FieldFilter(_TAG_KEYS, "array_contains", tag_key(tag)))
+        # Newest first by Firestore itself (one composite index per filter: FIRESTORE_INDEXES), read a page
+        # at a time: a common word or tag reads the page asked for, not every recipe it is in.
+        listed = listed.order_by(_LISTED_AT, direction=firestore.Query.DESCENDING).select(_RECIPE_FIELDS + [_LISTED_AT])
+        # Firestore's filter is the whole test for one word (of at most SEARCH_PREFIX letters) or one tag; other
+        # words, a tag beside words, are checked here and drop some of each page, so pages are larger then.
+        whole = not query_words or (len(query_words) == 1 and not tag and len(query_words[0]) <= SEARCH_PREFIX)
+        page = limit if whole else min(2 * limit, _MAX_PAGE_READ)
+        wanted_tag = tag_key(tag) if tag else None
+        chosen: list[Recipe] = []
+        after = None
+        while True:
+            ordered = listed.limit(page) if after is None else listed.start_after(after).limit(page)
+            snapshots = [s async for s in ordered.stream()]
+            for snapshot in snapshots:
+                data = snapshot.to_dict()
+                data.pop(_LISTED_AT, None)
+                recipe = self._read(data)
+                if recipe.status == RecipeStatus.PUBLISHED and _wanted(recipe, wanted_tag, query_words):
+                    chosen.append(recipe)
+                    if len(chosen) == limit:
+                        return chosen
+            if len(snapshots) < page:
+                return chosen
+            after = snapshots[-1]
 
     async def by_author(self, author: str) -> list[Recipe]:
         from google.cloud.firestore_v1.base_query import FieldFilter

@@ -7,5 +7,9 @@ import { languageChoice } from './language';
 import { agentsLauncher } from './launcher';
 import { phoneLayout, phoneWorkspace } from './phone';
 import { claudePlaceholder } from './placeholder';
+import { recipeAgent, shareAsRecipe } from './recipe_agent';
 
-export default [notebookFactory, agentsLauncher, claudePlaceholder, phoneWorkspace, phoneLayout, koreanFont, agentCellTypes, languageChoice];
+export default [
+  notebookFactory, agentsLauncher, claudePlaceholder, phoneWorkspace, phoneLayout, koreanFont, agentCellTypes,
+  languageChoice, recipeAgent, shareAsRecipe
+];

@@ -178,3 +178,58 @@ def test_someone_not_approved_cannot_reach_the_gallery(platform, chromium, reque
     page.click("#apply-for-beta")
     page.wait_for_selector("#name")
     context.close()
+
+
+def test_a_recipe_runs_from_the_gallerys_run_form_and_each_run_is_counted(platform, chromium, fake_model, request):
+    from tests.fake_model import say
+    from tests.gallery.conftest import a_recipe, code, markdown, notebook
+
+    hub = platform
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    shared = a_recipe(title="Energy brief", notebook=notebook(
+        markdown("# Energy brief"), code('%parameters\ntopic = "solar power"'), code("Write a brief about {{topic}}.")))
+    recipe = hub.api(admin_token, "POST", f"{SERVICE}api/recipes", json=shared)
+    assert recipe.status_code == 201, recipe.text
+    recipe_id = recipe.json()["id"]
+    runner, runner_token = hub.person_with_server(admin_token, "runner")
+    fake_model.script(say("Tides are steady."), say("Winds vary."))
+
+    phone = chromium.new_context(viewport=PHONE, locale="ko-KR")
+    page = phone.new_page()
+    sign_in(page, hub, runner)
+    page.goto(f"{hub.url}{SERVICE}recipes/{recipe_id}")
+    field = page.get_by_label("topic")
+    assert field.input_value() == "solar power"  # the default filled in
+    assert fits_the_screen(page)
+    no_serious_violations(page, chromium, viewport=PHONE, locale="ko-KR")
+    field.fill("조력 발전")
+    screenshot(page, request, "run-form")
+    page.click("#run-recipe")
+    # no copy yet: what using the recipe creates, then it runs
+    page.wait_for_selector("#then-run", timeout=60_000)
+    assert "Read, WebSearch" in page.inner_text("#allowed-tools")
+    page.click("#confirm-import")
+    page.wait_for_url("**/agents/run?**", timeout=60_000)
+    progress = page.locator("#progress-line")
+    progress.filter(has_text="완료").wait_for(timeout=180_000)
+    assert "셀 3 / 3" in progress.inner_text()
+    assert fits_the_screen(page)
+    screenshot(page, request, "run-progress")
+    counted = hub.api(runner_token, "GET", f"{SERVICE}api/recipes/{recipe_id}").json()
+    assert (counted["imports"], counted["runs"]) == (1, 1)
+    assert "Write a brief about 조력 발전." in fake_model.seen()
+
+    # again from the gallery: the copy is used, its Run page has the value, one more run counted
+    page.goto(f"{hub.url}{SERVICE}recipes/{recipe_id}")
+    assert "1" in page.inner_text(".runs")
+    page.get_by_label("topic").fill("wind")
+    page.click("#run-recipe")
+    page.wait_for_url("**/agents/run?**", timeout=60_000)
+    assert page.locator('#run-form input[name="topic"]').input_value() == "wind"
+    page.click("#start")
+    progress.filter(has_text="완료").wait_for(timeout=180_000)
+    phone.close()
+    counted = hub.api(runner_token, "GET", f"{SERVICE}api/recipes/{recipe_id}").json()
+    assert (counted["imports"], counted["runs"]) == (1, 2)
+    assert len(hub.api(runner_token, "GET", f"/user/{runner}/api/agents").json()) == 1
+    assert "Write a brief about wind." in fake_model.seen()

@@ -7,8 +7,11 @@ the owner of the server is "ada", the recipes' author "grace".
 
 from __future__ import annotations
 
+import asyncio
 import json
-from urllib.parse import urlencode
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.server.conftest import *  # noqa: F403 (pytest-jupyter's fixtures, the user server, its owner)
 from tests.service.conftest import admin, approve, hub, person, service, start_service  # noqa: F401 (fixtures)
@@ -122,3 +125,69 @@ async def test_sharing_a_notebook_that_is_not_on_an_agent_says_what_to_do(user_s
     (user_server.agents.parent / "plain.ipynb").write_text(json.dumps(notebook(markdown("x"), kernel="python3")))
     refused = await share(user_server, path="plain.ipynb", title="Plain", outputs="kept")
     assert refused.code == 400 and "does not run on one of your agents" in refused.body.decode()
+
+
+def a_recipe_with_a_parameter() -> dict:
+    return a_recipe(notebook=notebook(markdown("# Weekly report"), code('%parameters\ntopic = "AI agents"'),
+                                      code("Write about {{topic}}.")))
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {name: values[-1] for name, values in parse_qs(urlsplit(location).query).items()}
+
+
+async def test_the_gallerys_run_uses_the_recipe_once_then_every_run_is_counted(user_server, service, approve,
+                                                                              claude_env, model):
+    from tests.fake_model import say
+    from tests.recipes.notebooks import prompts_seen
+    from tests.recipes.server.test_run_form import until_over
+
+    grace = await approve("grace")
+    recipe = (await service.call("POST", "api/recipes", token=grace.token, json=a_recipe_with_a_parameter())).json()
+    counted = lambda: service.call("GET", f"api/recipes/{recipe['id']}", token=grace.token)  # noqa: E731
+
+    # the gallery's Run form leads here; without a copy, to using the recipe first, the values carried along
+    first = await user_server._fetch("recipes", "run", params={"recipe": recipe["id"], "p.topic": "tidal energy"},
+                                     follow_redirects=False, raise_error=False)
+    assert first.code == 302 and "/recipes/import?" in first.headers["Location"]
+    asked = query_of(first.headers["Location"])
+    assert (asked["recipe"], asked["run"], asked["p.topic"]) == (recipe["id"], "1", "tidal energy")
+    page = await user_server.call("GET", "recipes/import", params=asked)
+    assert 'name="p.topic" value="tidal energy"' in page.text and "Use this recipe and run it" in page.text
+    assert "Read, WebSearch" in page.text and (await user_server.call("GET", "api/agents")).json() == []
+    model.script(say("Tides turn."), say("Solar shines."), say("Winds blow."))
+    used = await user_server._fetch("recipes", "import", method="POST", body=urlencode(asked).encode(),
+                                    follow_redirects=False, raise_error=False,
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert used.code == 302, used.body.decode()[-2000:]
+    shown = query_of(used.headers["Location"])
+    assert urlsplit(used.headers["Location"]).path.endswith("/agents/run")
+    assert (shown["path"], shown["p.topic"]) == ("recipes/weekly-competitor-report.ipynb", "tidal energy")
+    assert (await until_over(user_server, shown["run"]))["status"] == "finished"
+    assert "Write about tidal energy." in prompts_seen(model)
+    assert ((await counted()).json()["imports"], (await counted()).json()["runs"]) == (1, 1)
+    progress = await user_server.call("GET", "agents/run", params=shown)
+    assert f'"id": "{shown["run"]}"' in progress.text  # the page follows that run
+
+    # a second Run from the gallery: the copy is used, its Run page shows the values, nothing is imported
+    again = await user_server._fetch("recipes", "run", params={"recipe": recipe["id"], "p.topic": "solar power"},
+                                     follow_redirects=False, raise_error=False)
+    assert again.code == 302 and urlsplit(again.headers["Location"]).path.endswith("/agents/run")
+    form = await user_server.call("GET", "agents/run", params=query_of(again.headers["Location"]))
+    assert 'name="topic" value="solar power"' in form.text
+    started = await user_server.call("POST", "api/recipe-runs", json={"path": "recipes/weekly-competitor-report.ipynb",
+                                                                      "parameters": {"topic": "solar power"}})
+    assert (await until_over(user_server, started.json()["id"]))["status"] == "finished"
+    assert ((await counted()).json()["imports"], (await counted()).json()["runs"]) == (1, 2)
+    assert len((await user_server.call("GET", "api/agents")).json()) == 1
+
+    # and `oh-my-agent run` in the person's terminal (the server's environment: the service and its token)
+    command = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "oh-my-agent"), "run", "recipes/weekly-competitor-report.ipynb",
+        "-p", "topic=wind", cwd=user_server.agents.parent, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(command.communicate(), 240)
+    assert command.returncode == 0, err.decode()
+    assert ((await counted()).json()["imports"], (await counted()).json()["runs"]) == (1, 3)
+    run = json.loads((user_server.agents.parent / out.decode().strip()).read_text())
+    assert run["metadata"]["oh_my_agent"]["gallery"]["recipe"] == recipe["id"]

@@ -161,6 +161,53 @@ def test_desktop_launcher_placeholder_and_permission_buttons(hub, chromium, fake
     context.close()
 
 
+def test_a_notebook_bringing_a_missing_agent_offers_it_and_the_file_menu_shares_it(hub, chromium, request):
+    """Recipes in JupyterLab (lab_extension/src/recipe_agent.ts), in Korean: the question replaces JupyterLab's
+    own "Select Kernel", creating the agent switches the notebook to its kernel; File › Share as a recipe."""
+    admin_token = hub.token_for(hub.sign_in(ADMIN))
+    email, token = hub.person_with_server(admin_token, "recipient")
+    brought = {"format": 1, "name": "Their researcher", "instructions": "Be brief.",
+               "allowed_tools": ["Read", "Glob", "Grep", "WebSearch"]}
+    content = {"nbformat": 4, "nbformat_minor": 5, "cells": [
+        {"cell_type": "code", "metadata": {}, "source": "Hello", "execution_count": None, "outputs": []}],
+        "metadata": {"kernelspec": {"name": "claude-their-researcher", "display_name": "Claude · Their researcher",
+                                    "language": "markdown"}, "oh_my_agent": {"agent": brought}}}
+    saved = hub.api(token, "PUT", f"/user/{email}/api/contents/shared.ipynb",
+                    json={"type": "notebook", "format": "json", "content": content})
+    assert saved.status_code == 201, saved.text
+    context = chromium.new_context(viewport=DESKTOP, locale="ko-KR")
+    page = context.new_page()
+    sign_in(page, hub, email)
+    page.goto(f"{hub.url}/user/{email}/lab/tree/shared.ipynb")
+    question = page.locator(".jp-Dialog", has_text="Their researcher")
+    question.wait_for(timeout=LOAD)
+    said = question.inner_text()
+    assert "이 노트북은 에이전트 Their researcher" in said and "폴더 안 파일 읽기, 웹 검색" in said, said
+    page.wait_for_timeout(1000)
+    assert page.locator(".jp-Dialog").count() == 1  # JupyterLab's own kernel question gave way to it
+    screenshot(page, request, "brings-agent")
+    question.get_by_role("button", name="에이전트 만들기").click()
+    agents = wait_for(lambda: hub.api(token, "GET", f"/user/{email}/api/agents").json(), timeout=60)
+    assert [(a["name"], a["allowed_tools"]) for a in agents] == [("Their researcher", brought["allowed_tools"])]
+    kernel = f"claude-{agents[0]['slug']}"
+    wait_for(lambda: [s for s in hub.api(token, "GET", f"/user/{email}/api/sessions").json()
+                      if s["path"] == "shared.ipynb" and s["kernel"]["name"] == kernel], timeout=LOAD / 1000)
+    assert page.locator(".jp-Dialog").count() == 0
+    screenshot(page, request, "agent-created")
+
+    # File › Share as a recipe… opens the gallery's share page for this notebook, in a new tab
+    page.locator(".lm-MenuBar-item").first.click()
+    item = page.locator('.lm-Menu-item[data-command="oh-my-agent:share-recipe"]')
+    assert "레시피로 공유" in item.inner_text()
+    with context.expect_page() as opened:
+        item.click()
+    share = opened.value
+    share.wait_for_selector("#share-form", timeout=60_000)
+    assert share.url.endswith("/recipes/share?path=shared.ipynb")
+    assert share.locator("#path").input_value() == "shared.ipynb"
+    context.close()
+
+
 def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_model, request):
     email, token = person_with_agent(hub, "mobile")
     desktop = chromium.new_context(viewport=DESKTOP, locale="en-US")

@@ -152,3 +152,26 @@ async def test_a_run_can_be_cancelled_mid_cell_and_still_writes_its_notebook(cla
     stopped, third = code(nb)[2], code(nb)[3]
     assert "Stopped" in "".join(o.get("text", "") for o in stopped.outputs)
     assert third.outputs == [] and "Third" not in prompts_seen(model)
+
+
+def test_a_gallery_recipe_runs_on_when_the_gallery_cannot_count_the_run(claude_env, model, tmp_path, monkeypatch):
+    import socket
+
+    nb = recipe("Hello {{topic}}")
+    nb.metadata["oh_my_agent"] = {"gallery": {"recipe": "a" * 32, "version": 2, "title": "Hello"}}
+    write(tmp_path / "r.ipynb", nb)
+    with socket.socket() as free:  # a port nothing listens on: the agents service is unreachable
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    monkeypatch.setenv("OMA_AGENTS_SERVICE_URL", f"http://127.0.0.1:{port}/services/agents/")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "the-servers-token")
+    done = run_command("r.ipynb", "-o", "run.ipynb", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"The run of recipe {'a' * 32} (version 2) was not counted" in done.stderr
+    assert "the-servers-token" not in done.stderr
+    assert nbformat.read(tmp_path / "run.ipynb", as_version=4).metadata["oh_my_agent"]["run"]["status"] == "finished"
+    # papermill's engine of the project counts too, and goes on the same way
+    done = subprocess.run([str(BIN / "papermill"), "r.ipynb", "out.ipynb", "--engine", "oh-my-agent"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert f"The run of recipe {'a' * 32} (version 2) was not counted" in done.stderr

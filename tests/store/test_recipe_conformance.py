@@ -152,6 +152,32 @@ async def test_search_and_tag_together(store: Store):
     assert [r.id for r in await store.recipes.gallery(query="weekly", tag="Sales")] == ["r2"]
 
 
+async def test_a_search_reads_on_until_its_page_is_full_newest_first(store: Store):
+    # Twelve recipes share "alpha"; only some also have "beta" or the tag, the oldest among them: a store that
+    # reads the newest few of "alpha" and stops would miss them.
+    for number in range(12):
+        words = "alpha beta" if number in (0, 1, 5) else "alpha"
+        await store.recipes.publish(recipe(f"r{number:02}", title=f"{words} {number}",
+                                           tags=["rare"] if number in (0, 5) else ["common"]), notebook())
+    newest_first = [f"r{n:02}" for n in range(11, -1, -1)]
+    assert [r.id for r in await store.recipes.gallery(query="alpha", limit=5)] == newest_first[:5]
+    assert [r.id for r in await store.recipes.gallery(query="alpha beta", limit=2)] == ["r05", "r01"]
+    assert [r.id for r in await store.recipes.gallery(query="alpha beta", limit=5)] == ["r05", "r01", "r00"]
+    assert [r.id for r in await store.recipes.gallery(query="alp", tag="rare", limit=1)] == ["r05"]
+    assert [r.id for r in await store.recipes.gallery(tag="common", limit=3)] == ["r11", "r10", "r09"]
+    await store.recipes.set_status("r05", RecipeStatus.UNPUBLISHED)
+    assert [r.id for r in await store.recipes.gallery(query="beta", limit=5)] == ["r01", "r00"]
+
+
+def test_the_firestore_indexes_the_gallery_needs_are_shipped_for_the_deploy_guide():
+    from pathlib import Path
+
+    from agents_extension.store.recipes import FIRESTORE_INDEXES
+
+    shipped = json.loads((Path(__file__).resolve().parents[2] / "docs" / "firestore.indexes.json").read_text())
+    assert shipped["indexes"] == FIRESTORE_INDEXES
+
+
 async def test_imports_and_runs_are_counted_even_at_once(store: Store):
     await store.recipes.publish(recipe("r1"), notebook())
     await asyncio.gather(*(store.recipes.count("r1", Counter.IMPORTS) for _ in range(5)))

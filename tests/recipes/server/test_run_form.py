@@ -113,3 +113,29 @@ async def test_a_recipe_whose_agent_is_missing_offers_to_create_it(user_server, 
     run = (await user_server.call("POST", "api/recipe-runs", json={"path": "recipes/shared.ipynb"})).json()
     assert (await until_over(user_server, run["id"]))["status"] == "finished"
     assert "About AI agents" in prompts_seen(model)
+
+
+async def test_jupyterlab_learns_whether_a_notebooks_agent_is_here_or_the_same_as_one_of_theirs(user_server):
+    brought = {"format": 1, "name": "Their researcher", "instructions": "Be brief.", "allowed_tools": ["Read", "Bash"]}
+    nb = recipe("About {{topic}}", kernel={"name": "claude-graces-researcher", "display_name": "Claude · Theirs",
+                                           "language": "markdown"})
+    nb.metadata["oh_my_agent"] = {"agent": brought}
+    write(user_server.agents.parent / "shared.ipynb", nb)
+    asked = (await user_server.call("GET", "api/recipe-agent", params={"path": "shared.ipynb"},
+                                    headers={"Accept-Language": "ko"})).json()
+    assert (asked["here"], asked["same_kernel"], asked["definition"]["name"]) == (False, None, "Their researcher")
+    assert asked["allowed_in_words"] == ["폴더 안 파일 읽기", "명령 실행"]  # the agent form's words
+    # the same agent, already made from the recipe under a numbered name: that one, without asking
+    await an_agent(user_server, name="Their researcher")
+    same = await an_agent(user_server, name="Their researcher (2)", instructions="Be brief.",
+                          allowed_tools=["Read", "Bash"])
+    asked = (await user_server.call("GET", "api/recipe-agent", params={"path": "shared.ipynb"})).json()
+    assert asked["same_kernel"] == f"claude-{same['slug']}"
+    # on a kernel of theirs: here, their own agent of that name even if the notebook's copy is older
+    for kernel in (on_kernel(same), {**on_kernel(same), "name": "claude-their-researcher"}):
+        mine = recipe("Hi", kernel=kernel)
+        mine.metadata["oh_my_agent"] = {"agent": brought}
+        write(user_server.agents.parent / "mine.ipynb", mine)
+        assert (await user_server.call("GET", "api/recipe-agent", params={"path": "mine.ipynb"})).json()["here"] is True
+    missing = await user_server.call("GET", "api/recipe-agent", params={"path": "nowhere.ipynb"})
+    assert missing.status_code == 404
