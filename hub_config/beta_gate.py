@@ -54,10 +54,15 @@ class QuietRefusals(logging.Filter):
     JupyterHub logs any HTTPError out of a spawn as an error, twice ("Error starting ...'s server" and
     "Error starting server ..."), again on the next visit of the spawn page ("Previous spawn for ...
     failed"), and tornado once more as a warning ("403 GET /hub/spawn: ..."): four lines, three at error
-    level, for an expected event that pre_spawn_hook has already logged in one INFO line."""
+    level, for an expected event that pre_spawn_hook has already logged in one INFO line. Started from
+    the spawn page's form it logs "Failed to spawn single-user server with form" with the refusal's
+    traceback instead."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.levelno >= logging.WARNING and BetaRefused.MESSAGE in record.getMessage())
+        if record.levelno < logging.WARNING:
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        return not (BetaRefused.MESSAGE in record.getMessage() or isinstance(error, BetaRefused))
 
 
 def quiet_refusals(loggers=("JupyterHub", "tornado.application", "tornado.general")) -> None:

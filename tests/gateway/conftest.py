@@ -14,7 +14,7 @@ from jupyter_client.session import Session
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.hub.conftest import ADMIN, Hub, hub, start_hub  # noqa: F401 (fixtures)
+from tests.hub.conftest import ADMIN, Hub, start_hub  # noqa: F401 (fixtures)
 
 CELL_SECONDS = 90
 
@@ -130,10 +130,11 @@ ALLOWED_MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", CLI_DEFAULT_MODEL)
 BUDGET_CACHE_SECONDS = 1.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def gateway_hub(tmp_path_factory, fake_model):
-    """A hub whose gateway trusts a token's answer for no time at all (so a revoked token is refused at
-    once) and allows the models the CLI of these tests asks for."""
+    """One hub for this folder's modules (people of their own each), whose gateway trusts a token's
+    answer for no time at all (so a revoked token is refused at once) and allows the models the CLI of
+    these tests asks for."""
     hub = Hub(tmp_path_factory.mktemp("hub"), {**fake_model.client_environment(),
                                                 "OMA_GATEWAY_TOKEN_CACHE_SECONDS": "0",
                                                 "OMA_GATEWAY_AGENT_CACHE_SECONDS": "0",
@@ -141,6 +142,12 @@ def gateway_hub(tmp_path_factory, fake_model):
                                                 "OMA_MODELS": ",".join(ALLOWED_MODELS)})
     yield hub
     hub.stop()
+
+
+@pytest.fixture(scope="package")
+def hub(gateway_hub):
+    """This folder's modules all use the gateway's hub."""
+    return gateway_hub
 
 
 def gateway_url(hub: Hub) -> str:

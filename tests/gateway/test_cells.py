@@ -18,11 +18,6 @@ from tests.polling import wait_for
 
 
 @pytest.fixture(scope="module")
-def hub(gateway_hub):
-    return gateway_hub
-
-
-@pytest.fixture(scope="module")
 def ada(hub: Hub):
     admin = hub.token_for(hub.sign_in(ADMIN))
     email, token = hub.person_with_server(admin, "ada")

@@ -25,11 +25,6 @@ BODY = {"model": "claude-sonnet-4-5-20250929", "max_tokens": 100, "stream": True
 
 
 @pytest.fixture(scope="module")
-def hub(gateway_hub):
-    return gateway_hub
-
-
-@pytest.fixture(scope="module")
 def people(hub: Hub):
     """Two approved people (no servers needed: a gateway token is made through the REST API):
     (email, their own token, a gateway token) each."""

@@ -85,6 +85,17 @@ class Hub:
             time.sleep(0.2)
         raise RuntimeError(f"JupyterHub did not come up:\n{self.logs()}")
 
+    def log_mark(self) -> int:
+        """Where the log ends now: ``log_since(mark)`` is what the hub wrote after this."""
+        self.log.flush()
+        return self.log_path.stat().st_size
+
+    def log_since(self, mark: int) -> str:
+        self.log.flush()
+        with open(self.log_path, "rb") as log:
+            log.seek(mark)
+            return log.read().decode("utf-8", "replace")
+
     def logs(self) -> str:
         if not self.log.closed:
             self.log.flush()
@@ -186,9 +197,22 @@ def start_hub(tmp_path: Path, fake_model):
         hub.stop()
 
 
+@pytest.fixture(scope="package")
+def shared_hub(tmp_path_factory, fake_model) -> Hub:
+    """The hub of every module here that needs nothing of its own (a hub starts in 5-15 s)."""
+    hub = Hub(tmp_path_factory.mktemp("hub"), fake_model.client_environment())
+    yield hub
+    hub.stop()
+
+
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, fake_model) -> Hub:
-    """One hub shared by a module's tests: they use people of their own (see ``person``)."""
+def hub(request, tmp_path_factory, fake_model) -> Hub:
+    """The hub a module's tests share. Tests use people of their own (see ``person``), so most modules
+    share one hub; a module that changes what the whole hub does (an admin fuzzing every setting, say)
+    sets ``OWN_HUB = "why"`` and gets a hub of its own."""
+    if not getattr(request.module, "OWN_HUB", None):
+        yield request.getfixturevalue("shared_hub")
+        return
     hub = Hub(tmp_path_factory.mktemp("hub"), fake_model.client_environment())
     yield hub
     hub.stop()

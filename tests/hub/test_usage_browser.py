@@ -57,7 +57,22 @@ def limits(hub):
     return run(read)
 
 
-def test_admins_read_usage_and_change_limits_in_place(hub, chromium, request):
+@pytest.fixture
+def default_limit_restored(hub):
+    """The hub is shared with other modules: the default limit this test sets must not outlive it."""
+    yield
+
+    async def restore() -> None:
+        store = store_of(hub)
+        try:
+            await store.set_default_person_limit(None)
+        finally:
+            await store.close()
+
+    run(restore)
+
+
+def test_admins_read_usage_and_change_limits_in_place(hub, chromium, request, default_limit_restored):
     grace, linus = person("grace"), person("linus")
     record(hub, (grace, "agent-g", 2.5), (grace, None, 0.25), (linus, None, 1.0))
 
