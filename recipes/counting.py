@@ -68,9 +68,22 @@ def service_from_environment() -> ServiceCall | None:
     url, token = os.environ.get("OMA_AGENTS_SERVICE_URL", ""), os.environ.get("JUPYTERHUB_API_TOKEN", "")
     if not url or not token:
         return None
-    from agents_extension.server.app import AgentsService
+    base = url.rstrip("/") + "/"
 
-    return AgentsService(url, token).call
+    async def call(method: str, path: str) -> tuple[int, Any, bytes]:
+        # The one request a run makes of the service (the user-server extension has its own client:
+        # recipes may not import it, see the layers in pyproject.toml).
+        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+        response = await AsyncHTTPClient().fetch(HTTPRequest(
+            base + path, method=method, body=b"" if method in ("POST", "PUT", "PATCH") else None,
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+            request_timeout=30, follow_redirects=False), raise_error=False)
+        if response.code == 599:  # no answer: count_run logs it and the run goes on
+            raise OSError(f"the agents service did not answer: {response.error}")
+        return response.code, response.headers, response.body or b""
+
+    return call
 
 
 def count_finished_run(metadata: Mapping[str, Any]) -> None:

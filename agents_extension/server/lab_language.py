@@ -38,7 +38,7 @@ DEFAULT_TRANSLATIONS_PATH = r"lab/api/translations/default"  # under the server'
 
 
 def lab_locale(language: str) -> str:
-    """JupyterLab's locale ("ko_KR", "en") for a platform language code ("ko", "en")."""
+    """JupyterLab's locale for one of the platform's language codes (see LAB_LOCALES)."""
     return LAB_LOCALES[Language(language)]
 
 
