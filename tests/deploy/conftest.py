@@ -6,6 +6,23 @@ import pytest
 
 from tests.deploy import chart as charts
 from tests.deploy.chart import NAMESPACE, RELEASE, Z2JH_PACKAGE, chart_copy, production_values
+from tests.deploy.image_build import BUILD, ImageBuild, can_build
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Tests that need the images go last, and the images are built meanwhile (tests/deploy/image_build.py)."""
+    needing = [item for item in items if "images" in getattr(item, "fixturenames", ())]
+    if not needing or not can_build() or config.getoption("collectonly"):
+        return
+    keep = set(map(id, needing))
+    items[:] = [item for item in items if id(item) not in keep] + needing
+    config.stash[BUILD] = ImageBuild()
+
+
+def pytest_unconfigure(config) -> None:
+    build = config.stash.get(BUILD, None)
+    if build is not None:
+        build.stop()
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from tornado import httpclient, websocket
 
 from tests.deploy.chart import manifests
 from tests.deploy.hub import hub_environment, mount
+from tests.deploy.image_build import BUILD, ImageBuild, can_build
 from tests.fake_model import say, use_tool
 from tests.network import free_port
 
@@ -34,7 +35,6 @@ VENV_BIN = Path(sys.executable).parent
 HADOLINT = shutil.which("hadolint", path=str(VENV_BIN))
 CHECKOV = shutil.which("checkov", path=str(VENV_BIN))
 CONTAINERS_CONF = str(IMAGES / "containers.conf")
-TAG = "test"
 # What every container of these tests gets: a GKE pod's restrictions.
 # The hub pod runs as 1000:1000 with a read-only root filesystem, user pods as 1000:100.
 LOCKED_DOWN = ["--cap-drop=ALL", "--security-opt", "no-new-privileges", "--network", "host"]
@@ -142,15 +142,15 @@ def pod_seccomp(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def images() -> dict[str, str]:
-    """Both images, built (or found up to date) once per session: {"hub": name, "user": name}."""
-    if os.geteuid() != 0 and not all(shutil.which(tool) for tool in ("podman", "buildah", "mmdebstrap")):
+def images(request) -> dict[str, str]:
+    """Both images, built (or found up to date) once per session: {"hub": name, "user": name}. The
+    build started when the tests were collected (tests/deploy/conftest.py); this waits for it."""
+    if not can_build():
         pytest.skip("podman, buildah and mmdebstrap are missing and cannot be installed (not root)")
-    done = subprocess.run([str(PROJECT / "scripts" / "build-images"), "--tag", TAG], capture_output=True, text=True,
-                          timeout=1500)
-    assert done.returncode == 0, f"scripts/build-images failed:\n{done.stdout}\n{done.stderr[-6000:]}"
-    names = done.stdout.split()
-    return {"hub": names[0], "user": names[1]}
+    build = request.config.stash.get(BUILD, None)
+    if build is None:
+        build = request.config.stash[BUILD] = ImageBuild()
+    return build.images()
 
 
 class Container:
