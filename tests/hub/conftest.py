@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.fake_google import FakeGoogle
 from tests.network import free_port
 from tests.polling import wait_for
 import requests
@@ -221,3 +222,32 @@ def hub(request, tmp_path_factory, fake_model) -> Hub:
 def person(name: str) -> str:
     """A fresh e-mail address, so tests sharing a hub never meet."""
     return f"{name}-{uuid.uuid4().hex[:6]}@example.org"
+
+
+# -- Google sign-in ------------------------------------------------------------------------------------
+GOOGLE_CLIENT_ID = "test-client.apps.example"
+GOOGLE_CLIENT_SECRET = "test-secret"
+GOOGLE_ADMIN = "Boss@Example.org"  # the Google hub's admin, named with capitals as an admin might type it
+
+
+def google_settings(google: FakeGoogle) -> dict[str, str]:
+    """A hub's settings for signing in with Google (the local one of these tests)."""
+    return {"OMA_GOOGLE_CLIENT_ID": GOOGLE_CLIENT_ID, "OMA_GOOGLE_CLIENT_SECRET": GOOGLE_CLIENT_SECRET,
+            "OMA_GOOGLE_AUTHORIZE_URL": f"{google.base_url}/o/oauth2/v2/auth", "OMA_GOOGLE_API_URL": google.base_url}
+
+
+@pytest.fixture(scope="package")
+def google():
+    provider = FakeGoogle(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET).start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="package")
+def google_hub(tmp_path_factory, fake_model, google) -> Hub:
+    """A hub signing people in with Google, shared by the modules that need one (people of their own each)."""
+    hub = Hub(tmp_path_factory.mktemp("google-hub"), {**fake_model.client_environment(), **google_settings(google),
+                                                       "OMA_ADMIN_EMAILS": GOOGLE_ADMIN})
+    yield hub
+    hub.stop()
+

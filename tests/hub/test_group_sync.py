@@ -32,18 +32,18 @@ def full_reads(hub: Hub) -> int:
 
 
 def test_an_unstamped_approval_is_unseen_by_the_rounds_and_revoked_at_the_next_full_read(start_hub):
-    hub = start_hub(OMA_GROUP_FULL_SYNC_SECONDS="8")  # rounds every 0.5 s (the suite's hubs), a full read every 8 s
+    hub = start_hub(OMA_GROUP_FULL_SYNC_SECONDS="5")  # rounds every 0.5 s (the suite's hubs), a full read every 5 s
     admin_token = hub.token_for(hub.sign_in(ADMIN))
     email = person("fay")
     fay = hub.sign_in(email)
     applied = fay.post(SERVICE + "beta", data={"name": "Fay", "purpose": "Weekly digests"}, xsrf_path=SERVICE)
     assert 'data-status="pending"' in applied.text
-    # Right after a full read, so the next is 8 s away.
+    # Right after a full read, so the next is 5 s away.
     reads = full_reads(hub)
     wait_for(lambda: full_reads(hub) > reads, timeout=15, interval=0.05)
     approve_behind_the_stores_back(hub, email)
 
-    time.sleep(3)  # six rounds: none of them reads the unstamped change
+    time.sleep(2)  # four rounds: none of them reads the unstamped change
     assert beta_status(hub, admin_token, email) == "approved"
     assert full_reads(hub) == reads + 1
     wait_for(lambda: beta_status(hub, admin_token, email) == "rejected", timeout=15)

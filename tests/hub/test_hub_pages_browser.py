@@ -12,9 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import DESKTOP, PHONE, axe_violations, chromium, screenshot, sign_in  # noqa: F401 (chromium: a fixture)
-from tests.fake_google import FakeGoogle
 from tests.hub.conftest import ADMIN, SERVICE, person
-from tests.hub.test_sign_in import CLIENT_ID, CLIENT_SECRET, google_hub
 
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
 BROWSER_LANGUAGES = {"en": "en-US", "ko": "ko-KR"}
@@ -189,24 +187,20 @@ def test_an_unknown_language_is_a_400_naming_the_field(hub):
     assert answer.status_code == 400 and "lang must be one of en, ko" in answer.text
 
 
-def test_with_google_the_sign_in_page_is_one_google_button(start_hub, chromium, request):
-    google = FakeGoogle(CLIENT_ID, CLIENT_SECRET).start()
-    try:
-        hub = google_hub(start_hub, google)
-        for language, says in (("en", ["oh-my-agent", "Build AI agents", "Sign in with Google"]),
-                               ("ko", ["oh-my-agent", "AI 에이전트를 만들고", "Google 계정으로 로그인"])):
-            context = chromium.new_context(viewport=PHONE, locale=BROWSER_LANGUAGES[language])
-            page = context.new_page()
-            page.goto(f"{hub.url}/hub/login")
-            text = page.inner_text("body")
-            screenshot(page, request, f"google-{language}")
-            assert [words for words in says if words not in text] == [], text
-            assert page.locator("#dev-login, input[type=password], #username_input").count() == 0
-            assert page.locator("a#sign-in-with-google").count() == 1
-            assert axe_violations(page) == []
-            context.close()
-    finally:
-        google.stop()
+def test_with_google_the_sign_in_page_is_one_google_button(google_hub, chromium, request):
+    hub = google_hub
+    for language, says in (("en", ["oh-my-agent", "Build AI agents", "Sign in with Google"]),
+                           ("ko", ["oh-my-agent", "AI 에이전트를 만들고", "Google 계정으로 로그인"])):
+        context = chromium.new_context(viewport=PHONE, locale=BROWSER_LANGUAGES[language])
+        page = context.new_page()
+        page.goto(f"{hub.url}/hub/login")
+        text = page.inner_text("body")
+        screenshot(page, request, f"google-{language}")
+        assert [words for words in says if words not in text] == [], text
+        assert page.locator("#dev-login, input[type=password], #username_input").count() == 0
+        assert page.locator("a#sign-in-with-google").count() == 1
+        assert axe_violations(page) == []
+        context.close()
 
 
 def test_a_running_server_is_stopped_from_home_and_its_address_then_says_so_in_korean(hub, chromium, request):

@@ -8,24 +8,11 @@ from traitlets.config import Config
 
 from hub_config.platform import configure
 from hub_config.settings import Settings
-from tests.fake_google import FakeGoogle
+from tests.hub.conftest import GOOGLE_ADMIN, GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, google_settings
 
-CLIENT_ID = "test-client.apps.example"
-CLIENT_SECRET = "test-secret"
-
-
-@pytest.fixture
-def google():
-    provider = FakeGoogle(CLIENT_ID, CLIENT_SECRET).start()
-    yield provider
-    provider.stop()
-
-
-def google_hub(start_hub, google, **extra):
-    return start_hub(
-        OMA_GOOGLE_CLIENT_ID=CLIENT_ID, OMA_GOOGLE_CLIENT_SECRET=CLIENT_SECRET,
-        OMA_GOOGLE_AUTHORIZE_URL=f"{google.base_url}/o/oauth2/v2/auth", OMA_GOOGLE_API_URL=google.base_url, **extra,
-    )
+def start_google_hub(start_hub, google, **extra):
+    """A Google hub of a test's own, for settings the shared one (``google_hub``) does not have."""
+    return start_hub(**google_settings(google), **extra)
 
 
 def sign_in_with_google(hub) -> requests.Session:
@@ -35,8 +22,9 @@ def sign_in_with_google(hub) -> requests.Session:
     return browser, response
 
 
-def test_google_sign_in_does_the_whole_redirect_dance_and_names_people_by_lowercased_email(start_hub, google):
-    hub = google_hub(start_hub, google)
+def test_google_sign_in_does_the_whole_redirect_dance_and_names_people_by_lowercased_email(google_hub, google):
+    hub = google_hub
+    google.calls.clear()  # the fake is shared: what this test asks of it only
     google.sign_in_as("Min.Ji@Example.ORG", name="Min Ji", hd="example.org")
     browser, home = sign_in_with_google(hub)
     assert google.calls == ["authorize", "token", "userinfo"]
@@ -46,14 +34,14 @@ def test_google_sign_in_does_the_whole_redirect_dance_and_names_people_by_lowerc
     assert who.json()["name"] == "min.ji@example.org"
 
 
-def test_google_login_page_offers_google(start_hub, google):
-    hub = google_hub(start_hub, google)
+def test_google_login_page_offers_google(google_hub):
+    hub = google_hub
     page = requests.get(f"{hub.url}/hub/login", timeout=10)
     assert "Sign in with Google" in page.text
 
 
 def test_hosted_domains_keep_other_accounts_out(start_hub, google):
-    hub = google_hub(start_hub, google, OMA_GOOGLE_HOSTED_DOMAINS="example.org")
+    hub = start_google_hub(start_hub, google, OMA_GOOGLE_HOSTED_DOMAINS="example.org")
     google.sign_in_as("someone@gmail.com")
     response = requests.Session().get(f"{hub.url}/hub/oauth_login", timeout=30)
     assert response.status_code == 403
@@ -62,8 +50,9 @@ def test_hosted_domains_keep_other_accounts_out(start_hub, google):
     assert 'id="apply-for-beta"' in home.text
 
 
-def test_admins_named_by_email_are_admins_whatever_the_case(start_hub, google):
-    hub = google_hub(start_hub, google, OMA_ADMIN_EMAILS="Boss@Example.org")
+def test_admins_named_by_email_are_admins_whatever_the_case(google_hub, google):
+    hub = google_hub  # its admin is GOOGLE_ADMIN
+    assert GOOGLE_ADMIN == "Boss@Example.org"
     google.sign_in_as("BOSS@example.org", hd="example.org")
     browser, home = sign_in_with_google(hub)
     assert "beta-applications-link" in home.text
@@ -83,8 +72,8 @@ def test_google_mode_may_listen_everywhere(monkeypatch, tmp_path):
     monkeypatch.setenv("OMA_HUB_IP", "0.0.0.0")
     monkeypatch.setenv("OMA_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("OMA_USERS_DIR", str(tmp_path / "users"))
-    monkeypatch.setenv("OMA_GOOGLE_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("OMA_GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("OMA_GOOGLE_CLIENT_ID", GOOGLE_CLIENT_ID)
+    monkeypatch.setenv("OMA_GOOGLE_CLIENT_SECRET", GOOGLE_CLIENT_SECRET)
     c = Config()
     configure(c, Settings())
     assert c.JupyterHub.authenticator_class == "google"
