@@ -17,11 +17,15 @@ GATEWAY_NAME = "model-gateway"
 GATEWAY_SCOPE = f"access:services!service={GATEWAY_NAME}"
 TOKEN_NOTE = "model gateway, for the server"  # + " <server name>"; how the hub finds the token again to delete it
 
-# What only the gateway gets from the hub's environment: the model's endpoint and credentials.
+# The model's endpoint and credentials: the gateway's alone, never a user server's. (A user server's
+# ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN are the gateway's address and token, set at each spawn.)
+MODEL_CREDENTIALS = (
+    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_USE_VERTEX",
+    "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS",
+)
+# What only the gateway gets from the hub's environment: those, and what it needs to use them.
 GATEWAY_ENVIRONMENT = [
-    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL",
-    "CLAUDE_CODE_USE_VERTEX", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID",
-    "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "OMA_VERTEX_BASE_URL", "OMA_MODELS",
+    *MODEL_CREDENTIALS, "GOOGLE_CLOUD_PROJECT", "OMA_VERTEX_BASE_URL", "OMA_MODELS",
     "FIRESTORE_EMULATOR_HOST",  # the store it records usage in, when that is the emulator
 ]
 GATEWAY_ENVIRONMENT_PREFIXES = ("OMA_GATEWAY_",)

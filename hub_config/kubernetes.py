@@ -172,13 +172,6 @@ class ClusterSettings(DocumentedEnvironment, Configurable):
         return f"http://{host}:{port}"
 
 
-# What no user pod may be given (singleuser.extraEnv): the model's credentials and how to use them.
-# ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN are the gateway's address and token, set at each spawn.
-MODEL_CREDENTIALS = (
-    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_USE_VERTEX",
-    "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS",
-)
-
 # Seconds a user pod gets between SIGTERM and SIGKILL when its server stops.
 USER_STOP_GRACE_SECONDS = 15
 
@@ -282,7 +275,8 @@ def configure_spawner(c, s: Settings, cluster: ClusterSettings | None = None) ->
     # mean nothing in the user image), never the model's credentials: those are the gateway's alone.
     spawner.env_keep = list(platform.MODEL_ENVIRONMENT)
     environment = dict(spawner.environment) if "environment" in spawner else {}
-    credentials = sorted(set(environment) & set(MODEL_CREDENTIALS))
+    # What no user pod may be given in singleuser.extraEnv.
+    credentials = sorted(set(environment) & set(gateway.MODEL_CREDENTIALS))
     if credentials:
         raise SystemExit(
             f"oh-my-agent: jupyterhub.singleuser.extraEnv sets {', '.join(credentials)}: user servers get no model "
