@@ -22,26 +22,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { KernelSpec, ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
-import { korean } from './text';
-
-/** This file's words, with their Korean beside them (text.ts's rule). */
-const KOREAN: Record<string, string> = {
-  'This notebook brings the agent {name}': '이 노트북은 에이전트 {name}을(를) 함께 가져왔습니다',
-  'Create it? It will be allowed, without asking: {allowed}.':
-    '만들까요? 이 에이전트는 묻지 않고 다음을 할 수 있습니다: {allowed}.',
-  'Create it? It will do nothing without asking you first.': '만들까요? 이 에이전트는 무엇이든 먼저 묻고 합니다.',
-  'It is created in your server, with its own folder; you can change it on My agents afterwards.':
-    '내 서버에 자기 폴더와 함께 만들어지며, 나중에 내 에이전트에서 바꿀 수 있습니다.',
-  'Create the agent': '에이전트 만들기',
-  'Not now': '나중에',
-  'The agent could not be created': '에이전트를 만들지 못했습니다',
-  'Share as a recipe…': '레시피로 공유…'
-};
-
-function say(english: string, values: Record<string, string> = {}): string {
-  const text = (korean() && KOREAN[english]) || english;
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
-}
+import { t } from './text';
 
 const SHARE_COMMAND = 'oh-my-agent:share-recipe';
 
@@ -108,18 +89,18 @@ async function offer(panel: NotebookPanel, specs: KernelSpec.IManager, dialogs: 
   body.className = 'oma-RecipeAgent';
   for (const line of [
     found.allowed_in_words.length
-      ? say('Create it? It will be allowed, without asking: {allowed}.', { allowed: found.allowed_in_words.join(', ') })
-      : say('Create it? It will do nothing without asking you first.'),
-    say('It is created in your server, with its own folder; you can change it on My agents afterwards.')
+      ? t('Create it? It will be allowed, without asking: {allowed}.', { allowed: found.allowed_in_words.join(', ') })
+      : t('Create it? It will do nothing without asking you first.'),
+    t('It is created in your server, with its own folder; you can change it on My agents afterwards.')
   ]) {
     const paragraph = document.createElement('p');
     paragraph.textContent = line;
     body.appendChild(paragraph);
   }
   const answer = await showDialog({
-    title: say('This notebook brings the agent {name}', { name: found.definition.name }),
+    title: t('This notebook brings the agent {name}', { name: found.definition.name }),
     body: new Widget({ node: body }), // a widget, not a string: the paragraphs stay apart
-    buttons: [Dialog.cancelButton({ label: say('Not now') }), Dialog.okButton({ label: say('Create the agent') })]
+    buttons: [Dialog.cancelButton({ label: t('Not now') }), Dialog.okButton({ label: t('Create the agent') })]
   });
   closeKernelQuestion(panel); // asked meanwhile, behind this question
   if (!answer.button.accept) {
@@ -134,7 +115,7 @@ async function offer(panel: NotebookPanel, specs: KernelSpec.IManager, dialogs: 
     await useKernel(panel, specs, `claude-${agent.slug}`);
   } catch (err) {
     await showDialog({
-      title: say('The agent could not be created'),
+      title: t('The agent could not be created'),
       body: String((err as Error).message ?? err),
       buttons: [Dialog.okButton()]
     });
@@ -163,8 +144,8 @@ export const shareAsRecipe: JupyterFrontEndPlugin<void> = {
   requires: [INotebookTracker],
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
     app.commands.addCommand(SHARE_COMMAND, {
-      label: say('Share as a recipe…'),
-      caption: say('Share as a recipe…'),
+      label: t('Share as a recipe…'),
+      caption: t('Share as a recipe…'),
       isEnabled: () => tracker.currentWidget !== null,
       describedBy: { args: { type: 'object', properties: {} } },
       execute: () => {

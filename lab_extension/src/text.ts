@@ -27,7 +27,18 @@ const KOREAN: Record<string, string> = {
   'Ask the agent': '에이전트에게 질문',
   Note: '메모',
   'A question for the agent, or a note of your own the agent does not see':
-    '에이전트에게 하는 질문, 또는 에이전트가 보지 않는 내 메모'
+    '에이전트에게 하는 질문, 또는 에이전트가 보지 않는 내 메모',
+  // recipes (recipe_agent.ts)
+  'This notebook brings the agent {name}': '이 노트북은 에이전트 {name}을(를) 함께 가져왔습니다',
+  'Create it? It will be allowed, without asking: {allowed}.':
+    '만들까요? 이 에이전트는 묻지 않고 다음을 할 수 있습니다: {allowed}.',
+  'Create it? It will do nothing without asking you first.': '만들까요? 이 에이전트는 무엇이든 먼저 묻고 합니다.',
+  'It is created in your server, with its own folder; you can change it on My agents afterwards.':
+    '내 서버에 자기 폴더와 함께 만들어지며, 나중에 내 에이전트에서 바꿀 수 있습니다.',
+  'Create the agent': '에이전트 만들기',
+  'Not now': '나중에',
+  'The agent could not be created': '에이전트를 만들지 못했습니다',
+  'Share as a recipe…': '레시피로 공유…'
 };
 
 /** The cookie in which the platform keeps the language a person picked (oma_contract/languages.py). */
