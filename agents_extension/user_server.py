@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import sys
 
+from oma_contract.process_exit import end_without_final_collection
+
 
 def main() -> None:
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    end_without_final_collection()
     from jupyterhub.singleuser import main as singleuser_main
 
     singleuser_main()

@@ -17,7 +17,7 @@ from oma_contract.scopes import ADMIN_SCOPE
 
 from oma_contract.languages import WEB_FONT_STYLESHEET
 
-from . import gateway, kubernetes, language, logs, standing
+from . import gateway, kubernetes, language, logs, spawner, standing
 from .beta_gate import beta_gate, may_start_server, quiet_refusals
 from .settings import PROJECT_DIR, Settings
 
@@ -157,6 +157,7 @@ def configure(c, settings: Settings | None = None) -> Settings:
     c.Spawner.post_stop_hook = gateway.post_stop_hook
 
     # -- the agents service -----------------------------------------------------------
+    spawner.check_services_promptly()  # when the hub stops, the next waits on each one's end
     c.JupyterHub.services = [{
         "name": SERVICE_NAME,
         "url": f"http://127.0.0.1:{s.service_port}",

@@ -9,13 +9,35 @@ import signal
 import time
 from contextlib import contextmanager
 
-from jupyterhub.spawner import SimpleLocalProcessSpawner
+from jupyterhub.spawner import SimpleLocalProcessSpawner, Spawner
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Float, Integer, List, TraitError, Unicode, default, validate
 
 from oma_contract.environment import from_environment
 
 from . import containment
+
+
+async def prompt_wait_for_death(spawner: Spawner, timeout: float = 10) -> bool:
+    """Spawner.wait_for_death with a check every ``death_interval`` s. The hub's own checks back off
+    (with jitter) to seconds apart, so a process that ended in half a second could keep the hub, and a
+    platform stopping, waiting for seconds more. True once the process has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await spawner.poll() is not None:
+            return True
+        await asyncio.sleep(spawner.death_interval)
+    return False
+
+
+def check_services_promptly() -> None:
+    """The hub's managed services (the agents service, the model gateway) are stopped, when the hub stops,
+    one after the other and before any person's server: each check that one has ended, made late, delays
+    all the rest. Their spawner is JupyterHub's own and no setting chooses another, so its check is
+    replaced here (tests/hub/test_stopping.py times the whole stop)."""
+    from jupyterhub.services.service import _ServiceSpawner
+
+    _ServiceSpawner.wait_for_death = prompt_wait_for_death
 
 
 class LocalSpawner(SimpleLocalProcessSpawner):
@@ -175,12 +197,4 @@ class LocalSpawner(SimpleLocalProcessSpawner):
             await asyncio.sleep(self.ready_check_interval)
         return ip, port
 
-    async def wait_for_death(self, timeout=10):
-        """Overrides Spawner.wait_for_death, whose checks back off to seconds apart: a server that
-        stopped in half a second would keep the hub (and a platform stopping) waiting for the next one."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if await self.poll() is not None:
-                return True
-            await asyncio.sleep(self.death_interval)
-        return False
+    wait_for_death = prompt_wait_for_death

@@ -110,18 +110,19 @@ async def serve(settings: GatewaySettings) -> None:
     log.info("Model gateway on %s, forwarding to %s; models: %s", settings.service_url, gateway.upstream.label,
              ", ".join(settings.models) or "any")
 
-    stopped = asyncio.Event()
+    stopped: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopped.set)
-    await stopped.wait()
+        loop.add_signal_handler(signum, lambda name=signal.Signals(signum).name: stopped.done() or stopped.set_result(name))
+    signal_name = await stopped
     began = time.monotonic()
+    log.info("Model gateway stopping on %s: answers in flight are cut off", signal_name)
     await gateway.cut_off()
     await runner.cleanup()
     await gateway.drained(timeout=1.0)
     await session.close()
     await store.close()
-    log.info("Model gateway stopped in %.1f s", time.monotonic() - began)
+    log.info("Model gateway stopped on %s in %.1f s", signal_name, time.monotonic() - began)
 
 
 def main() -> None:

@@ -5,6 +5,10 @@ import sys
 # nothing here checks (see agents_extension/user_server.py). Without the module it is left unchecked.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
+from oma_contract.process_exit import end_without_final_collection  # noqa: E402
+
 from .app import main  # noqa: E402
+
+end_without_final_collection()
 
 main()

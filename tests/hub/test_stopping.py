@@ -89,28 +89,36 @@ def the_platform(start_hub, smtp_server, model, *, ignore_sigint: bool):  # noqa
     return hub, tree, smtp
 
 
-def wait_until_gone(processes: list[psutil.Process], deadline: float) -> list[psutil.Process]:
-    """Those of ``processes`` still running at ``deadline`` (monotonic). An exited process that its
-    parent, or this machine's init, has not reaped yet (a zombie) holds nothing and counts as gone."""
+def wait_until_gone(processes: list[psutil.Process], deadline: float, gone: dict[int, float]) -> list[psutil.Process]:
+    """Those of ``processes`` still running at ``deadline`` (monotonic); ``gone`` gets the time each
+    of the others ended. An exited process that its parent, or this machine's init, has not reaped yet
+    (a zombie) holds nothing and counts as gone."""
     def running(process: psutil.Process) -> bool:
         try:
-            return process.status() != psutil.STATUS_ZOMBIE
+            alive = process.status() != psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
-            return False
+            alive = False
+        if not alive:
+            gone.setdefault(process.pid, time.monotonic())
+        return alive
 
     left = [p for p in processes if running(p)]
     while left and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.02)
         left = [p for p in left if running(p)]
     return left
 
 
-def assert_stopped_cleanly(hub: Hub, tree: list[psutil.Process], smtp, signalled_at: float) -> None:
-    late = wait_until_gone(tree, signalled_at + STOP_WITHIN)
+def assert_stopped_cleanly(hub: Hub, tree: list[psutil.Process], smtp, signalled_at: float, mark: int) -> None:
+    gone: dict[int, float] = {}
+    late = wait_until_gone(tree, signalled_at + STOP_WITHIN, gone)
     slow = [f"{p.info['cmdline']} (pid {p.pid})" for p in late]
-    alive = wait_until_gone(late, time.monotonic() + 10)
+    alive = wait_until_gone(late, time.monotonic() + 10, gone)
+    ended = "\n".join(f"{gone[p.pid] - signalled_at:5.2f} s  {p.info['cmdline']}" for p in sorted(tree, key=lambda p: gone.get(p.pid, 1e9))
+                      if p.pid in gone)
+    print(f"After the signal, these ended:\n{ended}\nand the hub logged:\n{hub.log_since(mark)}")
     assert not alive, f"still running {STOP_WITHIN + 10:g} s after the signal: {slow}"
-    assert not late, f"still running {STOP_WITHIN:g} s after the signal: {slow}"
+    assert not late, f"still running {STOP_WITHIN:g} s after the signal: {slow} (the stop's log is printed above)"
     log = hub.log_path.read_text()
     assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-4000:]
     assert "Agents service stopped on" in log
@@ -137,9 +145,9 @@ async def _outbox(data_dir: str):
 @pytest.mark.parametrize("stop", ["SIGTERM with SIGINT ignored", "Ctrl-C on the process group"])
 def test_the_platform_stops_within_seconds_mid_turn_and_mid_mail(stop, start_hub, smtp_server, model):  # noqa: F811
     hub, tree, smtp = the_platform(start_hub, smtp_server, model, ignore_sigint=stop.startswith("SIGTERM"))
-    signalled_at = time.monotonic()
+    mark, signalled_at = hub.log_mark(), time.monotonic()
     if stop.startswith("SIGTERM"):
         hub.process.send_signal(signal.SIGTERM)
     else:  # the hub leads its own process group, as a shell's foreground job does
         os.killpg(hub.process.pid, signal.SIGINT)
-    assert_stopped_cleanly(hub, tree, smtp, signalled_at)
+    assert_stopped_cleanly(hub, tree, smtp, signalled_at, mark)
