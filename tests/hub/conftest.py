@@ -66,8 +66,7 @@ class Hub:
         self.log_path = workdir / "hub.log"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(PROJECT / "hub_config" / "jupyterhub_config.py"),
-             *extra_args],
+            [sys.executable, "-m", "hub_config", *extra_args],  # jupyterhub -f hub_config/jupyterhub_config.py
             cwd=workdir, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None,
         )

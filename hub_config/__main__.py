@@ -1,0 +1,30 @@
+"""Starts the hub on one machine: ``python -m hub_config [JupyterHub options]`` is
+``jupyterhub -f hub_config/jupyterhub_config.py [options]``, a second faster.
+
+jsonschema, imported by JupyterHub's event logging (jupyter_events), compiles a
+Lark grammar for RFC 3987 IRIs at import whenever ``rfc3987_syntax`` is
+installed: about 1 s of the hub's 1.8 s of imports on a 2-core machine, for a
+format no event schema of JupyterHub's uses (see agents_extension/user_server.py,
+which does the same for each person's server). In the cluster z2jh starts the
+hub with its own command line, once per deployment.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+CONFIG_FILE = Path(__file__).with_name("jupyterhub_config.py")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from jupyterhub.app import main as hub_main
+
+    named = any(a in ("-f", "--config") or a.startswith(("-f=", "--config=")) for a in args)
+    hub_main(args if named else ["-f", str(CONFIG_FILE), *args])
+
+
+if __name__ == "__main__":
+    main()
