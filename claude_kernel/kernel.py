@@ -11,6 +11,7 @@ conversation's methods and its frozen ``snapshot()``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -21,6 +22,7 @@ from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
 from traitlets import Bool, Float, Int, List, Unicode, default
 
+from oma_contract.environment import SettingInvalid, from_environment
 from oma_contract.money import format_usd
 
 from . import __version__
@@ -29,13 +31,13 @@ from .conversation import Conversation, Turn
 from .events import PermissionAsked, ToolFinished, ToolStarted, TurnFailed, TurnFinished, TurnUsage, turn_over
 from .failures import TurnError
 from .magics import UnknownMagic, folder_for_people, help_text, parse_cell
-from .month_spend import month_standing, month_words, shown_by_default
+from .month_spend import month_standing, month_words
 from .parameters import NotebookParameters
 from .provenance import CellRecord
 from .render import CellOutput, tool_summary
-from .network import ALLOW_ENV, NETWORK_ENV, AgentNetwork, allow_list
+from .network import ALLOW_ENV, NETWORK_ENV, AgentNetwork
 from .sandbox import SANDBOX_ENV, Sandbox
-from .session_memory import SessionMemory, default_state_dir
+from .session_memory import SessionMemory
 
 INTERRUPT = object()  # put on a turn's queue when the person presses stop
 # The permission question, asked through Jupyter's ordinary input request so that any front end can
@@ -43,14 +45,6 @@ INTERRUPT = object()  # put on a turn's queue when the person presses stop
 # (lab_extension/src/permission.ts, PERMISSION_PROMPT: keep the two in step; a test checks they are).
 PERMISSION_PROMPT = "Allow {summary}?  y = once, a = always this session, n = no: "
 SHUTDOWN_FLUSH_TIMEOUT = 0.2  # seconds an output flush may wait once the kernel is shutting down
-
-
-def _env_number(name: str, fallback: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else fallback
-    except ValueError:
-        return fallback
 
 
 class ClaudeKernel(Kernel):
@@ -70,20 +64,20 @@ class ClaudeKernel(Kernel):
 
     stall_timeout = Float(
         config=True,
-        help="Seconds without any progress from the model after which a turn is stopped "
-        "(env CLAUDE_KERNEL_STALL_TIMEOUT). Does not apply while a tool is running.",
-    )
+        help="Seconds without any progress from the model after which a turn is stopped. "
+        "Does not apply while a tool is running.",
+    ).tag(env="CLAUDE_KERNEL_STALL_TIMEOUT")
     tool_timeout = Float(
         config=True,
         help="Seconds a single tool call (e.g. a long Bash command) may run without any other "
-        "progress before the turn is stopped (env CLAUDE_KERNEL_TOOL_TIMEOUT).",
-    )
+        "progress before the turn is stopped.",
+    ).tag(env="CLAUDE_KERNEL_TOOL_TIMEOUT")
     api_retry_limit = Int(
         config=True,
         help="How many failed attempts (rate limited, overloaded, server errors) the Claude Code CLI "
-        "may retry within one turn before the cell gives up and asks the person to retry "
-        "(env CLAUDE_KERNEL_API_RETRIES). Rejected credentials are never retried.",
-    )
+        "may retry within one turn before the cell gives up and asks the person to retry. "
+        "Rejected credentials are never retried.",
+    ).tag(env="CLAUDE_KERNEL_API_RETRIES")
     interrupt_grace = Float(
         1.5,
         config=True,
@@ -93,85 +87,96 @@ class ClaudeKernel(Kernel):
     park_after = Float(
         config=True,
         help="Seconds a notebook may sit idle before its Claude Code process (200-250 MB) is stopped to free "
-        "memory (env CLAUDE_KERNEL_PARK_AFTER; 0 never stops it). The session is kept: the next cell starts "
+        "memory (0 never stops it). The session is kept: the next cell starts "
         "Claude Code again, resuming the same conversation, and says so.",
-    )
+    ).tag(env="CLAUDE_KERNEL_PARK_AFTER")
     show_month_spend = Bool(
         config=True,
         help="Whether a cell's footer shows the month's spend against the monthly limit (and the agent's against "
-        "its own), asked of the model gateway after each turn (env CLAUDE_KERNEL_SHOW_MONTH_SPEND, default on). "
+        "its own), asked of the model gateway after each turn. "
         "Shown only when the server reaches the model through the platform's gateway; a gateway that does not "
         "answer within 2 s leaves it out.",
-    )
+    ).tag(env="CLAUDE_KERNEL_SHOW_MONTH_SPEND")
     state_dir = Unicode(
         config=True,
-        help="Folder where the kernel remembers each notebook's Claude session id "
-        "(env CLAUDE_KERNEL_STATE_DIR; default: <jupyter data dir>/claude_kernel).",
-    )
+        help="Folder where the kernel remembers each notebook's Claude session id.",
+    ).tag(env="CLAUDE_KERNEL_STATE_DIR")
 
     sandbox = Unicode(
         config=True,
-        help="How an agent's tools are kept inside its folder (env CLAUDE_KERNEL_SANDBOX): 'bwrap' runs "
+        help="How an agent's tools are kept inside its folder: 'bwrap' runs "
         "Claude Code in a bubblewrap namespace where only the agent's folder and the system are visible; "
         "'landlock' confines it with Landlock (no namespaces needed, as in an unprivileged pod) so that it may "
         "open only the agent's folder, its own temporary folder and the system; 'auto' (the default) is bwrap "
         "when it works here, else Landlock. A cell fails with an error saying why when the chosen isolation "
         "is impossible. 'off' runs agents unconfined, so every agent can read and change every other agent's "
         "files: only an admin's explicit choice does that.",
-    )
+    ).tag(env=SANDBOX_ENV)
 
     network = Unicode(
         config=True,
-        help="What an agent's tools (and Claude Code) may reach on the network (env CLAUDE_KERNEL_NETWORK): "
+        help="What an agent's tools (and Claude Code) may reach on the network: "
         "'proxy' locks every process of the agent to a proxy of this kernel that lets through the internet and "
         "the model endpoint but nothing of the platform (loopback, private, link-local and other non-public "
         "addresses), and cells fail with an error where this Linux kernel cannot (Landlock ABI 4, Linux 6.7, "
-        "is needed); 'off' lets agents reach everything this server can. Default: proxy.",
-    )
+        "is needed); 'off' lets agents reach everything this server can.",
+    ).tag(env=NETWORK_ENV)
     network_allow = List(
         Unicode(),
         config=True,
-        help="Destinations an agent may reach although they are not on the public internet (env "
-        "CLAUDE_KERNEL_NETWORK_ALLOW, separated by commas): addresses, networks or host names, each with an "
+        help="Destinations an agent may reach although they are not on the public internet (separated "
+        "by commas): addresses, networks or host names, each with an "
         "optional port, e.g. '10.0.0.5:3128', '10.8.0.0/16', 'mirror.internal:443'. The model endpoint "
         "(ANTHROPIC_BASE_URL) is allowed without being listed.",
-    )
+    ).tag(env=ALLOW_ENV)
+
+    def _from_environment(self, trait: str, default: Any) -> Any:
+        """The trait's value from its environment variable (oma_contract.environment), else ``default``. A
+        kernel never fails to start over a setting: a value it cannot take is logged, naming the variable,
+        and the default used (the sandbox and network settings are checked later, failing cells with why)."""
+        try:
+            return from_environment(self, trait, default)
+        except SettingInvalid as problem:
+            (self.log or logging.getLogger("claude_kernel")).warning("%s; using %r", problem, default)
+            return default
 
     @default("stall_timeout")
     def _default_stall_timeout(self) -> float:
-        return _env_number("CLAUDE_KERNEL_STALL_TIMEOUT", 120.0)
+        return self._from_environment("stall_timeout", 120.0)
 
     @default("tool_timeout")
     def _default_tool_timeout(self) -> float:
-        return _env_number("CLAUDE_KERNEL_TOOL_TIMEOUT", 900.0)
+        return self._from_environment("tool_timeout", 900.0)
 
     @default("api_retry_limit")
     def _default_api_retry_limit(self) -> int:
-        return int(_env_number("CLAUDE_KERNEL_API_RETRIES", 2))
+        return self._from_environment("api_retry_limit", 2)
 
     @default("park_after")
     def _default_park_after(self) -> float:
-        return _env_number("CLAUDE_KERNEL_PARK_AFTER", 600.0)
+        return self._from_environment("park_after", 600.0)
 
     @default("sandbox")
     def _default_sandbox(self) -> str:
-        return os.environ.get(SANDBOX_ENV, "") or "auto"
+        return self._from_environment("sandbox", "auto")
 
     @default("network")
     def _default_network(self) -> str:
-        return os.environ.get(NETWORK_ENV, "") or "proxy"
+        return self._from_environment("network", "proxy")
 
     @default("network_allow")
     def _default_network_allow(self) -> list[str]:
-        return allow_list(os.environ.get(ALLOW_ENV, ""))
+        return self._from_environment("network_allow", [])
 
     @default("show_month_spend")
     def _default_show_month_spend(self) -> bool:
-        return shown_by_default()
+        return self._from_environment("show_month_spend", True)
 
     @default("state_dir")
     def _default_state_dir(self) -> str:
-        return str(default_state_dir())
+        from jupyter_core.paths import jupyter_data_dir
+
+        return os.path.expanduser(self._from_environment("state_dir", os.path.join(jupyter_data_dir(), "claude_kernel")))
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -22,13 +22,7 @@ from .conversation import AGENT_HEADER
 from .failures import through_gateway
 
 SPEND_PATH = "/v1/oma/spend"
-SHOW_ENV = "CLAUDE_KERNEL_SHOW_MONTH_SPEND"
 ASK_SECONDS = 2.0  # the footer waits at most this long for the month
-
-
-def shown_by_default() -> bool:
-    """CLAUDE_KERNEL_SHOW_MONTH_SPEND: on unless set to 0, false, no or off."""
-    return os.environ.get(SHOW_ENV, "").strip().lower() not in ("0", "false", "no", "off")
 
 
 async def month_standing(agent_id: str | None, timeout: float = ASK_SECONDS) -> dict[str, Any] | None:

@@ -30,11 +30,6 @@ PLATFORM_URL_VARIABLES = ("JUPYTERHUB_API_URL", "JUPYTERHUB_SERVICE_URL", "JUPYT
                           "OMA_AGENTS_SERVICE_URL")
 
 
-def allow_list(text: str) -> list[str]:
-    """CLAUDE_KERNEL_NETWORK_ALLOW: entries separated by commas or spaces."""
-    return [entry for entry in text.replace(",", " ").split() if entry]
-
-
 def platform_ports(environ) -> frozenset[int]:
     ports = set()
     for name in PLATFORM_URL_VARIABLES:

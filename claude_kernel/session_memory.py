@@ -15,18 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-STATE_DIR_ENV = "CLAUDE_KERNEL_STATE_DIR"
-
-
-def default_state_dir() -> Path:
-    named = os.environ.get(STATE_DIR_ENV, "").strip()
-    if named:
-        return Path(named).expanduser()
-    from jupyter_core.paths import jupyter_data_dir
-
-    return Path(jupyter_data_dir()) / "claude_kernel"
-
-
 class SessionMemory:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / "sessions.json"

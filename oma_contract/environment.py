@@ -1,7 +1,7 @@
 """How a setting of the platform comes from its environment variable.
 
-Every setting of the hub, the agents service, the e-mail sender and the user
-server extension is a traitlets trait with help text, tagged with the
+Every setting of the hub, the agents service, the e-mail sender, the user
+server extension, the Claude kernel and the model gateway is a traitlets trait with help text, tagged with the
 environment variable it reads (``.tag(env="OMA_...")``); its ``@default``
 method returns ``from_environment(self, "<trait>", <the default>)``. So the
 default is written once (in that method), a value set in traitlets config

@@ -3,8 +3,7 @@
 
 Each table sits in README.md between ``<!-- settings: NAME -->`` and
 ``<!-- /settings: NAME -->``. Every row is a trait of the component (its own
-``config=True`` traits): its environment variable (a trait's ``env`` tag, or
-for the kernel the "env NAME" its help names), the traitlets name, its default
+``config=True`` traits): its environment variable (the trait's ``env`` tag), the traitlets name, its default
 where the variable is unset (computed by the trait's own ``@default``, so the
 README never states a default of its own), and its help text.
 
@@ -37,14 +36,10 @@ TABLES = {
     "kernel": ("claude_kernel.kernel", "ClaudeKernel"),
     "gateway": ("model_gateway.settings", "GatewaySettings"),
 }
-_ENV_IN_HELP = re.compile(r"\benv ([A-Z][A-Z0-9_]+)")  # the kernel's help says "(env CLAUDE_KERNEL_...)"
 
 
 def _variable(trait) -> str:
-    if "env" in trait.metadata:
-        return trait.metadata["env"]
-    found = _ENV_IN_HELP.search(trait.help or "")
-    return found.group(1) if found else ""
+    return trait.metadata.get("env", "")
 
 
 def _shown(value: object) -> str:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from claude_kernel.month_spend import month_standing, month_words, shown_by_default
+from claude_kernel.month_spend import month_standing, month_words
 from claude_kernel.render import footer
 
 
@@ -24,12 +24,6 @@ def test_the_month_reads_against_the_limits_in_the_projects_money_format():
     assert footer(2, 24, 14, 0.00042, 1.5, "this month $1.23 of $20.00") \
         == "2 turns · 24 in / 14 out tokens · $0.0004 · 1.5 s · this month $1.23 of $20.00"
     assert footer(1, 1, 1, 0, 1.0) == "1 turn · 1 in / 1 out tokens · $0.00 · 1.0 s"
-
-
-@pytest.mark.parametrize(("value", "shown"), [("", True), ("1", True), ("0", False), ("off", False), ("False", False)])
-def test_the_trait_is_on_unless_turned_off(monkeypatch, value, shown):
-    monkeypatch.setenv("CLAUDE_KERNEL_SHOW_MONTH_SPEND", value)
-    assert shown_by_default() is shown
 
 
 class Listener:
