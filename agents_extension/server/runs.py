@@ -32,6 +32,7 @@ import nbformat
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
+from oma_contract.money import format_usd
 from oma_contract.parameters import ParameterError
 from oma_contract.permission_choices import CAPABILITIES, Answer, choices_of
 from oma_contract.recipe import (
@@ -92,6 +93,12 @@ def run_text(language: str) -> dict[str, str]:
     return {key: texts.gettext(message) for key, message in TEXT.items()}
 
 
+def with_cost(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as the API gives it, with its cost as every page shows money (oma_contract.money: the cells'
+    footers say $0.0004, so the run of those cells must not read $0.0000)."""
+    return {**run, "cost": format_usd(run.get("cost_usd"))}
+
+
 class Runs:
     """The runs this server started and is running (finished ones are read back from their notebooks)."""
 
@@ -117,8 +124,8 @@ class Runs:
     def describe(self, run_id: str) -> dict[str, Any] | None:
         if run_id in self.live:
             run = self.live[run_id][0]
-            return {"id": run_id, "recipe": run.label, "output": self._relative(run.output),
-                    "started_at": run.started.isoformat(), **run.progress.as_json()}
+            return with_cost({"id": run_id, "recipe": run.label, "output": self._relative(run.output),
+                              "started_at": run.started.isoformat(), **run.progress.as_json()})
         path = self.folder / f"{run_id}.ipynb"
         return self._from_notebook(path) if path.is_file() and "/" not in run_id else None
 
@@ -144,10 +151,10 @@ class Runs:
         status = record.get("status")
         if status == RunStatus.RUNNING:  # written by a run that is no longer going (a server restart)
             status = RunStatus.FAILED
-        return {"id": path.stem, "recipe": record.get("recipe"), "output": self._relative(path), "status": status,
-                "cell": record.get("cells_done", 0), "cells": record.get("cells", 0),
-                "cost_usd": record.get("cost_usd", 0.0), "error": record.get("error", ""),
-                "started_at": record.get("started_at"), "seconds": seconds}
+        return with_cost({"id": path.stem, "recipe": record.get("recipe"), "output": self._relative(path),
+                          "status": status, "cell": record.get("cells_done", 0), "cells": record.get("cells", 0),
+                          "cost_usd": record.get("cost_usd", 0.0), "error": record.get("error", ""),
+                          "started_at": record.get("started_at"), "seconds": seconds})
 
     def listing(self) -> list[dict[str, Any]]:
         found = {run_id: self.describe(run_id) for run_id in self.live}

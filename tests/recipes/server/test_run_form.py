@@ -9,6 +9,7 @@ import json
 
 import nbformat
 
+from oma_contract.money import format_usd
 from tests.fake_model import say, stall
 
 from ..notebooks import THREE_CELLS, code, prompts_seen, recipe, write
@@ -55,6 +56,9 @@ async def test_the_run_form_runs_a_recipe_with_its_parameters_and_lists_it(user_
     assert [r["id"] for r in listed] == [run["id"]] and listed[0]["seconds"] > 0
     page = await user_server.call("GET", "agents/runs", headers={"Accept-Language": "ko"})
     assert "weekly.ipynb" in page.text and "완료" in page.text and "실행 기록" in page.text
+    # the run's cost reads as its cells' footers and the dashboard read money (not a fixed four decimals)
+    assert listed[0]["cost_usd"] > 0 and listed[0]["cost"] == format_usd(listed[0]["cost_usd"]), listed[0]
+    assert f">{listed[0]['cost']}<" in page.text and "$0.0000" not in page.text
 
 
 async def test_a_run_started_from_the_form_can_be_cancelled(user_server, claude_env, model):
