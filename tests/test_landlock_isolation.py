@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_kernel import filesystem_lock
+from claude_kernel import filesystem_lock, landlock
 from claude_kernel.sandbox import Sandbox, SandboxUnavailable, landlock_options
 from tests.fake_model import say, use_tool
 from tests.test_agent_isolation import NOTE, SECRET, SERVER_TOKEN, attempts, tool_results
@@ -128,6 +128,35 @@ def test_an_agent_reaches_nothing_of_the_home_but_its_own_folder(pod, start_kern
     assert NOTE in own and "mine" in own and "t\n" in own and "PRETTY_NAME" in own, own
     assert own.split()[-2:] == ["CapEff:", "0000000000000000"]  # none, even when the server runs as root
     assert (agent_dir / "sub" / "mine.txt").read_text() == "mine\n"
+
+
+@pytest.mark.skipif(filesystem_lock.probe() is not None or landlock.abi() < filesystem_lock.SIGNAL_MIN_ABI,
+                    reason="Landlock's signal scope needs ABI 6 (Linux 6.12)")
+def test_an_agent_cannot_signal_its_kernel_or_anything_else_of_the_pod(pod, start_kernel, model, tmp_path):
+    """In a pod every process is one user's: without Landlock's signal scope an agent's ``kill -9 -1`` would end
+    the user server, its kernels and every other agent. Its own processes it still stops."""
+    kernel = start_kernel()
+    kernel_pid = kernel.km.provisioner.pid
+    bystander = subprocess.Popen(["sleep", "300"])  # another process of the server's user, outside the agent
+    try:
+        steps = [f"kill -TERM {kernel_pid}; kill -0 {kernel_pid}; kill -9 {bystander.pid}; echo tried",
+                 "tail -f /dev/null & child=$!; kill $child; wait $child; echo own child stopped: $?"]
+        model.script(*(use_tool("Bash", {"command": command}) for command in steps), say("Done."))
+        run = kernel.run("Stop everything")
+        assert run.status == "ok", run.error
+        results = tool_results(model)
+        assert len(results) == 2, results
+        assert results[0].count("Operation not permitted") == 3 and "tried" in results[0], results[0]
+        assert "own child stopped: 143" in results[1], results[1]
+        # everything it may signal: its own processes, Claude Code among them, whose turn ends there
+        model.script(use_tool("Bash", {"command": "kill -9 -1"}))
+        assert kernel.run("Stop everything there is").status == "error"  # the cell says Claude Code stopped
+        assert kernel.km.is_alive() and bystander.poll() is None
+        model.script(say("Still answering."))
+        assert "Still answering." in kernel.run("Are you there?").text
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 def test_an_agent_cannot_change_its_owners_instructions_for_the_next_start(pod, start_kernel, model, agent_dir):
