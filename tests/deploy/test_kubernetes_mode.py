@@ -67,3 +67,18 @@ def test_an_admins_explicit_agent_isolation_in_the_kubernetes_mode_is_kept(monke
     c.KubeSpawner.environment = {"CLAUDE_KERNEL_SANDBOX": "off"}
     platform.configure(c, Settings(data_dir=tmp_path, users_dir=tmp_path / "users", spawner="kubernetes"))
     assert c.KubeSpawner.environment["CLAUDE_KERNEL_SANDBOX"] == "off"
+
+
+def test_the_guide_states_the_node_kernel_each_agent_lock_needs_as_the_code_requires_it():
+    """In a pod agents are kept apart by Landlock, so what they get depends on the nodes' Linux: the guide says
+    which Landlock ABI each lock needs (the code's own minimums) and how to see a node's kernel."""
+    from pathlib import Path
+
+    from claude_kernel import filesystem_lock, network_lock
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "deploy-gke.md").read_text(encoding="utf-8")
+    cluster = " ".join(guide[guide.index("## 2. The Autopilot cluster"):guide.index("## 3.")].split())
+    for linux, abi in (("6.2", filesystem_lock.FILESYSTEM_MIN_ABI), ("6.7", network_lock.LANDLOCK_MIN_ABI),
+                       ("6.12", filesystem_lock.SIGNAL_MIN_ABI)):
+        assert f"{linux} (Landlock ABI {abi})" in cluster or f"{linux} (ABI {abi})" in cluster, (linux, abi)
+    assert "kubectl get nodes -o wide" in cluster and "KERNEL-VERSION" in cluster

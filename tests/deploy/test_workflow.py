@@ -83,6 +83,18 @@ def test_the_deploy_pushes_the_images_the_tests_built_and_ran():
     assert any(step.get("uses", "").startswith("actions/download-artifact@") for step in deploy["steps"])
 
 
+def test_the_test_job_has_what_the_suite_requires_before_it_runs():
+    """scripts/test sets OMA_REQUIRE_FIRESTORE=1: without Google Cloud's CLI, its Firestore emulator and Java
+    the store tests fail rather than skip, the test job fails, and nothing would ever deploy."""
+    test = workflow()["jobs"]["test"]
+    steps = [step.get("run", "") or step.get("uses", "") for step in test["steps"]]
+    before = "\n".join(steps[:steps.index(".ci/run")])
+    for package in ("google-cloud-cli-firestore-emulator", "-jre-headless"):
+        assert package in before, f"the test job installs no {package} before the tests"
+    for step in test["steps"]:
+        assert step.get("env", {}).get("OMA_REQUIRE_FIRESTORE", "1") == "1", "the test job lets the store tests skip"
+
+
 def test_podman_in_the_test_job_stores_images_on_a_volume_with_overlay():
     """Overlay cannot mount on the job container's own overlay filesystem; on a volume it can (vfs
     would copy every layer whole)."""
