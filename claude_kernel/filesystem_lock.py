@@ -12,7 +12,11 @@ stay out of reach.
 
 Landlock also keeps a confined process from ptrace-ing, and so from reading
 ``/proc/<pid>/environ`` or ``/proc/<pid>/mem`` of, any process outside its
-domain: the kernel and the user server, which hold the hub's token.
+domain: the kernel and the user server, which hold the hub's token. From
+ABI 6 (Linux 6.12) it also keeps it from signalling them: without that, an
+agent's ``kill -9 -1`` would end the server, its kernels and every other
+agent of the pod (bubblewrap's own PID namespace does the same). Its own
+processes it still signals, as Claude Code does to stop a tool.
 
 Shared memory (``/dev/shm``): Python's multiprocessing (its locks and
 semaphores are named files there) and Chromium need it, and Landlock cannot
@@ -48,6 +52,7 @@ except ImportError:  # loaded by path by the sandbox launcher, which loaded land
 # TRUNCATE (ABI 3, Linux 6.2): without it a confined process could still truncate any file its
 # user owns, the agents' settings among them.
 FILESYSTEM_MIN_ABI = 3
+SCOPE_SIGNAL, SIGNAL_MIN_ABI = 2, 6  # no signals to processes outside the domain (Linux 6.12)
 
 _RULE_PATH_BENEATH = 1
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
@@ -114,10 +119,11 @@ def lock_filesystem(read: list[str], write: list[str], devices: tuple[str, ...] 
     problem = probe()
     if problem:
         raise FilesystemLockUnavailable(problem)
-    handled = handled_rights(landlock.abi())
+    abi = landlock.abi()
+    handled = handled_rights(abi)
     libc = landlock.libc()
     try:
-        ruleset = landlock.create_ruleset(libc, handled_fs=handled)
+        ruleset = landlock.create_ruleset(libc, handled_fs=handled, scoped=SCOPE_SIGNAL if abi >= SIGNAL_MIN_ABI else 0)
         try:
             grants = [(path, READ) for path in (*read, *KERNEL_VIEWS)]
             grants += [(path, handled) for path in write]
