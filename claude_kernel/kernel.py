@@ -22,7 +22,7 @@ from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
 from traitlets import Bool, Float, Int, List, Unicode, default
 
-from oma_contract.environment import SettingInvalid, from_environment
+from oma_contract.environment import DocumentedEnvironment, SettingInvalid, from_environment
 from oma_contract.money import format_usd
 
 from . import __version__
@@ -47,7 +47,7 @@ PERMISSION_PROMPT = "Allow {summary}?  y = once, a = always this session, n = no
 SHUTDOWN_FLUSH_TIMEOUT = 0.2  # seconds an output flush may wait once the kernel is shutting down
 
 
-class ClaudeKernel(Kernel):
+class ClaudeKernel(DocumentedEnvironment, Kernel):
     implementation = "claude_kernel"
     implementation_version = __version__
     language = "markdown"

@@ -1,5 +1,7 @@
 """Starts the hub on one machine: ``python -m hub_config [JupyterHub options]`` is
-``jupyterhub -f hub_config/jupyterhub_config.py [options]``, a second faster.
+``jupyterhub -f hub_config/jupyterhub_config.py [options]``, a second faster, and its
+``--help-all`` lists the platform's own hub settings too (``Settings``, ``LocalSpawner``,
+``ClusterSettings``: each with its environment variable and default).
 
 jsonschema, imported by JupyterHub's event logging (jupyter_events), compiles a
 Lark grammar for RFC 3987 IRIs at import whenever ``rfc3987_syntax`` is
@@ -17,13 +19,29 @@ from pathlib import Path
 CONFIG_FILE = Path(__file__).with_name("jupyterhub_config.py")
 
 
+def hub_class():
+    from jupyterhub.app import JupyterHub
+    from traitlets import default
+
+    from .kubernetes import ClusterSettings
+    from .settings import Settings
+    from .spawner import LocalSpawner
+
+    class OhMyAgentHub(JupyterHub):
+        """JupyterHub, whose --help-all and --generate-config list the platform's settings beside its own."""
+
+        @default("classes")
+        def _load_classes(self):
+            return [*super()._load_classes(), Settings, LocalSpawner, ClusterSettings]
+
+    return OhMyAgentHub
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-    from jupyterhub.app import main as hub_main
-
     named = any(a in ("-f", "--config") or a.startswith(("-f=", "--config=")) for a in args)
-    hub_main(args if named else ["-f", str(CONFIG_FILE), *args])
+    hub_class().launch_instance(args if named else ["-f", str(CONFIG_FILE), *args])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from jupyterhub.spawner import SimpleLocalProcessSpawner, Spawner
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Float, Integer, List, TraitError, Unicode, default, validate
 
-from oma_contract.environment import from_environment
+from oma_contract.environment import DocumentedEnvironment, from_environment
 
 from . import containment
 
@@ -40,7 +40,7 @@ def check_services_promptly() -> None:
     _ServiceSpawner.wait_for_death = prompt_wait_for_death
 
 
-class LocalSpawner(SimpleLocalProcessSpawner):
+class LocalSpawner(DocumentedEnvironment, SimpleLocalProcessSpawner):
     """Each person's server as a local process, in a home folder of their own, contained
     (see containment.py) so that it sees nothing of the platform or of other people."""
 
