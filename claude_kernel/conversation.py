@@ -311,10 +311,7 @@ class Conversation:
             raise NoCredentials(problem)
         settings = load_agent(self.folder, self.settings_file)
         if settings.status == "paused":
-            raise AgentPaused(
-                f"The agent \u201c{settings.name}\u201d is paused, so it takes no new turns. Set it to active on "
-                "the agents dashboard, then run the cell again."
-            )
+            raise AgentPaused(settings.name)
         if self._client is not None:
             if settings == self._settings:
                 return

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .agent import AgentConfigError
 from .sandbox import SandboxUnavailable
+from .words import ENGLISH, N_, Words
 
 CREDENTIALS_REJECTED = (401, 403)
 
@@ -18,7 +19,11 @@ class NoCredentials(RuntimeError):
 
 
 class AgentPaused(RuntimeError):
-    """The agent is paused on the dashboard and takes no new turns."""
+    """The agent (named) is paused on the dashboard and takes no new turns."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 class CLIStopped(RuntimeError):
@@ -27,13 +32,19 @@ class CLIStopped(RuntimeError):
 
 @dataclass(frozen=True)
 class TurnError:
-    """A failed turn: ``kind`` is the error name shown in the cell."""
+    """A failed turn: ``kind`` is the error name shown in the cell, ``message`` what to do, in English: a text
+    of the catalog (marked N_) that ``values`` fill in, or words to show as they are (another's message)."""
 
     kind: str
     message: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def worded(self, say: Words = ENGLISH) -> str:
+        """The message in the person's language (``say``, see words.py)."""
+        return say(self.message, **self.values)
 
     def __str__(self) -> str:
-        return self.message
+        return self.worded()
 
 
 def _said(status: int, detail: str) -> str:
@@ -65,15 +76,18 @@ def api_error(status: int | None, detail: str = "") -> TurnError:
         # what to do; retrying cannot help, so Claude Code did not.
         return TurnError("ModelRequestRefused", said)
     if status == 401:
-        return TurnError(
-            "CredentialsRejected",
+        if said:
+            return TurnError("CredentialsRejected", N_(
+                "The model gateway (or the model API) did not accept this server's credentials (HTTP 401). The token "
+                "for the gateway is given to your server when it starts and revoked when it stops: stop and start "
+                "your server from the hub's home page, then run the cell again. It said: {said}"), {"said": said})
+        return TurnError("CredentialsRejected", N_(
             "The model gateway (or the model API) did not accept this server's credentials (HTTP 401). The token "
             "for the gateway is given to your server when it starts and revoked when it stops: stop and start "
-            "your server from the hub's home page, then run the cell again." + (f" It said: {said}" if said else ""),
-        )
+            "your server from the hub's home page, then run the cell again."))
     if status == 502:
-        return TurnError("ModelUnreachable", "The model gateway could not reach the model (HTTP 502). Run the cell "
-                                             "again in a little while; if it keeps failing, tell the hub's admins.")
+        return TurnError("ModelUnreachable", N_("The model gateway could not reach the model (HTTP 502). Run the cell "
+                                                "again in a little while; if it keeps failing, tell the hub's admins."))
     return _direct_api_error(status)
 
 
@@ -81,17 +95,20 @@ def _direct_api_error(status: int | None) -> TurnError:
     if status in CREDENTIALS_REJECTED:
         return TurnError(
             "CredentialsRejected",
-            f"The model API rejected the credentials (HTTP {status}). Check ANTHROPIC_API_KEY "
-            "(or your Vertex AI settings) in the notebook server's environment, then restart the kernel.",
+            N_("The model API rejected the credentials (HTTP {status}). Check ANTHROPIC_API_KEY "
+               "(or your Vertex AI settings) in the notebook server's environment, then restart the kernel."),
+            {"status": status},
         )
     if status == 429:
-        return TurnError("RateLimited", "The model API is rate limiting these credentials (HTTP 429). "
-                                        "Wait a minute, then run the cell again.")
+        return TurnError("RateLimited", N_("The model API is rate limiting these credentials (HTTP 429). "
+                                           "Wait a minute, then run the cell again."))
     if status == 529:
-        return TurnError("Overloaded", "The model API is overloaded right now (HTTP 529). "
-                                       "Run the cell again in a little while.")
-    shown = f" (HTTP {status})" if status else ""
-    return TurnError("ModelUnavailable", f"The model API could not answer{shown}. Run the cell again in a little while.")
+        return TurnError("Overloaded", N_("The model API is overloaded right now (HTTP 529). "
+                                          "Run the cell again in a little while."))
+    if status:
+        return TurnError("ModelUnavailable", N_("The model API could not answer (HTTP {status}). Run the cell again "
+                                                "in a little while."), {"status": status})
+    return TurnError("ModelUnavailable", N_("The model API could not answer. Run the cell again in a little while."))
 
 
 def retry_verdict(data: dict[str, Any], retry_limit: int) -> TurnError | None:
@@ -112,15 +129,16 @@ def result_error(subtype: str, *, api_status: int | None, detail: str, turns: in
                  max_turns: int | None, max_budget_usd: float | None) -> TurnError:
     """The error of a turn the CLI ended with an error result (limits reached, API gave up)."""
     if subtype == "error_max_turns":
-        return TurnError("TurnLimitReached", f"The agent reached its limit of {max_turns or turns} turns "
-                                             "(max turns, set on the agents dashboard). Run another cell to let it continue.")
+        return TurnError("TurnLimitReached", N_("The agent reached its limit of {turns} turns (max turns, set on the "
+                                                "agents dashboard). Run another cell to let it continue."),
+                         {"turns": max_turns or turns})
     if subtype == "error_max_budget_usd":
-        shown = f"${max_budget_usd:.2f} " if max_budget_usd else ""
-        return TurnError("BudgetReached", f"The agent reached its budget of {shown}(set on the agents dashboard). "
-                                          "Raise the budget in the agent's settings to go on.")
+        return TurnError("BudgetReached", N_("The agent reached its budget of {budget} (set on the agents dashboard). "
+                                             "Raise the budget in the agent's settings to go on."),
+                         {"budget": f"${max_budget_usd:.2f}" if max_budget_usd else "?"})
     if api_status:
         return api_error(api_status, detail)
-    return TurnError("TurnFailed", f"Claude could not finish this turn: {detail}")
+    return TurnError("TurnFailed", N_("Claude could not finish this turn: {detail}"), {"detail": detail})
 
 
 def failure(error: BaseException) -> TurnError:
@@ -128,7 +146,10 @@ def failure(error: BaseException) -> TurnError:
     if isinstance(error, NoCredentials):
         return TurnError("NoCredentials", str(error))
     if isinstance(error, AgentPaused):
-        return TurnError("AgentPaused", str(error))
+        # "Ready" is what the dashboard's agent form calls an agent that is not paused.
+        return TurnError("AgentPaused", N_("The agent \u201c{name}\u201d is paused, so it takes no new turns. Set it "
+                                           "to Ready on the agents dashboard, then run the cell again."),
+                         {"name": error.name})
     if isinstance(error, AgentConfigError):
         return TurnError("AgentSettingsInvalid", str(error))
     if isinstance(error, SandboxUnavailable):
@@ -136,7 +157,8 @@ def failure(error: BaseException) -> TurnError:
     if isinstance(error, CLIStopped):
         return TurnError(
             "ClaudeCodeStopped",
-            f"Claude Code stopped unexpectedly ({error}). Run the cell again: it restarts and "
-            "continues this conversation.",
+            N_("Claude Code stopped unexpectedly ({why}). Run the cell again: it restarts and "
+               "continues this conversation."),
+            {"why": str(error)},
         )
     return TurnError(type(error).__name__, str(error))

@@ -38,6 +38,7 @@ from .render import CellOutput, tool_summary
 from .network import ALLOW_ENV, NETWORK_ENV, AgentNetwork
 from .sandbox import SANDBOX_ENV, Sandbox
 from .session_memory import SessionMemory
+from .words import ENGLISH, N_, Words, person_language
 
 INTERRUPT = object()  # put on a turn's queue when the person presses stop
 # The permission question, asked through Jupyter's ordinary input request so that any front end can
@@ -180,6 +181,7 @@ class ClaudeKernel(DocumentedEnvironment, Kernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.words = ENGLISH  # each cell's in the person's language (do_execute)
         notebook = os.environ.get("JPY_SESSION_NAME") or None
         folder = agent_folder()
         network = AgentNetwork(self.network, self.network_allow, self.log, label=str(folder))
@@ -249,7 +251,8 @@ class ClaudeKernel(DocumentedEnvironment, Kernel):
         user_expressions: dict | None = None, allow_stdin: bool = False, **_: Any,
     ) -> dict[str, Any]:
         self._allow_stdin = allow_stdin
-        out = CellOutput(self._publisher(silent), self.conversation.folder)
+        self.words = Words(person_language())  # read at each cell: a person who switched sees the next in it
+        out = CellOutput(self._publisher(silent), self.conversation.folder, self.words)
         try:
             cell = parse_cell(code)
         except UnknownMagic as err:
@@ -288,38 +291,38 @@ class ClaudeKernel(DocumentedEnvironment, Kernel):
         return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
 
     def _fail(self, error: TurnError, silent: bool = False) -> dict[str, Any]:
+        told = error.worded(self.words)
         content = {
             "ename": error.kind,
-            "evalue": error.message,
-            "traceback": [f"\x1b[0;31m{error.kind}\x1b[0m: {error.message}"],
+            "evalue": told,
+            "traceback": [f"\x1b[0;31m{error.kind}\x1b[0m: {told}"],
         }
         if not silent:
             self.send_response(self.iopub_socket, "error", content)
         return {"status": "error", "execution_count": self.execution_count, **content}
 
     def _run_magic(self, name: str, argument: str) -> None:
-        conversation = self.conversation
+        conversation, say = self.conversation, self.words
         if name == "help":
-            self._say(help_text())
+            self._say(help_text(say))
         elif name == "new":
             conversation.new_session()
             self._session_cells = 0
-            self._say("Started a fresh session: the next cell begins a new conversation.")
+            self._say(say(N_("Started a fresh session: the next cell begins a new conversation.")))
         elif name == "model":
             if argument:
                 conversation.set_model(argument)
-                self._say(f"Model for this session: {argument}")
+                self._say(say(N_("Model for this session: {model}"), model=argument))
             else:
                 current = conversation.model_choice or conversation.snapshot().agent_model
-                self._say(f"Model: {current or 'Claude Code default'}")
+                self._say(say(N_("Model: {model}"), model=current or say(N_("Claude Code default"))))
         elif name == "session":
             t = conversation.snapshot().totals
-            self._say(
-                f"Session: {t.session_id or '(none yet)'}\n"
-                f"Agent folder: {folder_for_people(conversation.folder)}\n"
-                f"Turns: {t.turns}\nTokens: {t.input_tokens:,} in / {t.output_tokens:,} out\n"
-                f"Cost: {format_usd(t.cost_usd)}"
-            )
+            self._say(say(
+                N_("Session: {session}\nAgent folder: {folder}\nTurns: {turns}\n"
+                   "Tokens: {input:,} in / {output:,} out\nCost: {cost}"),
+                session=t.session_id or say(N_("(none yet)")), folder=folder_for_people(conversation.folder),
+                turns=t.turns, input=t.input_tokens, output=t.output_tokens, cost=format_usd(t.cost_usd)))
 
     async def _run_turn(self, prompt: str, out: CellOutput, silent: bool) -> dict[str, Any]:
         started = time.monotonic()
@@ -337,14 +340,16 @@ class ClaudeKernel(DocumentedEnvironment, Kernel):
                 except asyncio.TimeoutError:
                     error = TurnError(
                         "Stalled",
-                        f"No progress for {timeout:.0f} s, so the turn was stopped. Run the cell again; "
-                        "if it keeps happening, the model API may be having trouble.",
+                        N_("No progress for {seconds:.0f} s, so the turn was stopped. Run the cell again; "
+                           "if it keeps happening, the model API may be having trouble."),
+                        {"seconds": timeout},
                     )
                     await self._stop_turn(turn)
                     break
                 if event is INTERRUPT:
                     await self._stop_turn(turn)
-                    out.note("⏹ Stopped. The session is still here: the next cell continues the conversation.")
+                    out.note(self.words(N_("⏹ Stopped. The session is still here: the next cell continues the "
+                                           "conversation.")))
                     return {"status": "abort", "execution_count": self.execution_count}
                 if isinstance(event, TurnFinished):
                     usage = event.usage
@@ -372,7 +377,7 @@ class ClaudeKernel(DocumentedEnvironment, Kernel):
             seconds = time.monotonic() - started
             month = None
             if self.show_month_spend:
-                month = month_words(await month_standing(self.conversation.snapshot().agent_id or None))
+                month = month_words(await month_standing(self.conversation.snapshot().agent_id or None), self.words)
             out.receipt(usage, seconds, record.metadata(
                 agent=self._agent_name(), model=self._model(), turn=self._session_cells, usage=usage,
                 seconds=seconds, status="error" if error is not None else "ok"), month)
@@ -416,11 +421,11 @@ class ClaudeKernel(DocumentedEnvironment, Kernel):
         summary = tool_summary(request.tool, request.tool_input, self.conversation.folder)
         if not self._allow_stdin:
             if request.headless_permission == "allow":
-                out.note(f"Allowed without asking (no one to ask in this run): {summary}")
+                out.note(self.words(N_("Allowed without asking (no one to ask in this run): {tool}"), tool=summary))
                 request.answer.set_result(("allow", ""))
             else:
-                out.note(f"Denied: {summary} (no one to ask in this run; pre-approve it with "
-                         f"allowed_tools in the agent's settings)")
+                out.note(self.words(N_("Denied: {tool} (no one to ask in this run; pre-approve it with "
+                                       "allowed_tools in the agent's settings)"), tool=summary))
                 request.answer.set_result(("deny", "The tool is not pre-approved and nobody could be asked."))
             return
         out.flush()
@@ -430,11 +435,11 @@ class ClaudeKernel(DocumentedEnvironment, Kernel):
             reply = "n"
         choice = reply.strip().lower()
         if choice in ("a", "always"):
-            out.decision(f"Allowed for this session: {request.tool}")
+            out.decision(self.words(N_("Allowed for this session: {tool}"), tool=request.tool))
             request.answer.set_result(("session", ""))
         elif choice in ("y", "yes", "once"):
-            out.decision(f"Allowed once: {summary}")
+            out.decision(self.words(N_("Allowed once: {tool}"), tool=summary))
             request.answer.set_result(("allow", ""))
         else:
-            out.decision(f"Denied: {summary}")
+            out.decision(self.words(N_("Denied: {tool}"), tool=summary))
             request.answer.set_result(("deny", "The person denied this tool call."))

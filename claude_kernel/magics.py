@@ -10,13 +10,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .words import ENGLISH, N_, Words
+
 MAGICS = {
-    "new": "%new: forget this notebook's conversation and start a fresh Claude session",
-    "model": "%model NAME: answer with model NAME from now on (without NAME: show the model)",
-    "session": "%session: show the session id, turns, tokens and cost so far",
-    "help": "%help: list the magics",
-    "parameters": "%parameters: this cell declares the notebook's parameters, one name = \"value\" per line; "
-                  "later cells use them as {{name}}",
+    "new": N_("%new: forget this notebook's conversation and start a fresh Claude session"),
+    "model": N_("%model NAME: answer with model NAME from now on (without NAME: show the model)"),
+    "session": N_("%session: show the session id, turns, tokens and cost so far"),
+    "help": N_("%help: list the magics"),
+    "parameters": N_("%parameters: this cell declares the notebook's parameters, one name = \"value\" per line; "
+                     "later cells use them as {{name}}"),
 }
 
 
@@ -46,8 +48,8 @@ def parse_cell(code: str) -> Cell:
     return Cell(magics, "\n".join(lines).strip())
 
 
-def help_text() -> str:
-    return "\n".join(MAGICS.values())
+def help_text(say: Words = ENGLISH) -> str:
+    return "\n".join(say(text) for text in MAGICS.values())
 
 
 def folder_for_people(folder: Path, home: str | None = None) -> str:

@@ -20,6 +20,7 @@ from oma_contract.money import format_usd
 
 from .conversation import AGENT_HEADER
 from .failures import through_gateway
+from .words import ENGLISH, N_, Words
 
 SPEND_PATH = "/v1/oma/spend"
 ASK_SECONDS = 2.0  # the footer waits at most this long for the month
@@ -44,17 +45,20 @@ async def month_standing(agent_id: str | None, timeout: float = ASK_SECONDS) -> 
     return standing if isinstance(standing, dict) and isinstance(standing.get("spent_usd"), (int, float)) else None
 
 
-def _against(spent: float, limit: Any) -> str:
-    return f"{format_usd(spent)} of {format_usd(limit)}" if isinstance(limit, (int, float)) else format_usd(spent)
+def _against(spent: float, limit: Any, say: Words) -> str:
+    if not isinstance(limit, (int, float)):
+        return format_usd(spent)
+    return say(N_("{spent} of {limit}"), spent=format_usd(spent), limit=format_usd(limit))
 
 
-def month_words(standing: dict[str, Any] | None) -> str | None:
+def month_words(standing: dict[str, Any] | None, say: Words = ENGLISH) -> str | None:
     """``this month $1.23 of $20.00`` (the person's spend and limit), with ``this agent $0.40 of $5.00`` when
     the turn was an agent's and the agent has a limit of its own; None without a standing."""
     if not standing:
         return None
-    words = f"this month {_against(standing['spent_usd'], standing.get('limit_usd'))}"
+    words = say(N_("this month {spent}"), spent=_against(standing["spent_usd"], standing.get("limit_usd"), say))
     agent = standing.get("agent")
     if isinstance(agent, dict) and isinstance(agent.get("limit_usd"), (int, float)):
-        words += f" · this agent {_against(agent.get('spent_usd') or 0.0, agent['limit_usd'])}"
+        words += " · " + say(N_("this agent {spent}"), spent=_against(agent.get("spent_usd") or 0.0,
+                                                                        agent["limit_usd"], say))
     return words

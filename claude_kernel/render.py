@@ -18,6 +18,7 @@ from oma_contract.money import format_usd
 
 from . import events
 from .events import Notice, Retrying, Text, TextEnded, ToolFinished, ToolStarted, TurnUsage, tool_output
+from .words import ENGLISH, N_, Words
 
 Send = Callable[[str, dict[str, Any]], None]
 
@@ -65,7 +66,7 @@ def tool_summary(name: str, tool_input: Mapping[str, Any], folder: Path | None =
     return f"{name}: {_one_line(value)}"
 
 
-def result_preview(content: Any) -> str:
+def result_preview(content: Any, say: Words = ENGLISH) -> str:
     """The first lines of a tool's result, short enough to sit folded in a cell."""
     text = tool_output(content).rstrip()
     lines = text.splitlines()
@@ -74,46 +75,48 @@ def result_preview(content: Any) -> str:
         shown = shown[:PREVIEW_CHARS]
     hidden = len(lines) - PREVIEW_LINES
     if hidden > 0:
-        shown += f"\n… {hidden} more line{'s' if hidden != 1 else ''}"
+        shown += "\n… " + say(N_("{n} more line") if hidden == 1 else N_("{n} more lines"), n=hidden)
     elif len(text) > len(shown):
         shown += "\n…"
     return shown
 
 
 def footer(turns: int, input_tokens: int, output_tokens: int, cost_usd: float, seconds: float,
-           month: str | None = None) -> str:
+           month: str | None = None, say: Words = ENGLISH) -> str:
     """The turn's usage; ``month`` (``month_spend.month_words``) adds the month's spend against its limits."""
     return (
-        f"{turns} turn{'s' if turns != 1 else ''} · {input_tokens:,} in / {output_tokens:,} out tokens"
-        f" · {format_usd(cost_usd)} · {seconds:.1f} s" + (f" · {month}" if month else "")
+        say(N_("{n} turn") if turns == 1 else N_("{n} turns"), n=turns) + " · "
+        + say(N_("{input:,} in / {output:,} out tokens"), input=input_tokens, output=output_tokens)
+        + f" · {format_usd(cost_usd)} · {seconds:.1f} s" + (f" · {month}" if month else "")
     )
 
 
-def retry_line(retry: Retrying) -> str:
-    attempt = retry.attempt if retry.attempt is not None else "?"
-    return (f"The model API answered HTTP {retry.status or '?'}; retrying in {retry.delay_seconds:.1f} s "
-            f"(attempt {attempt})…")
+def retry_line(retry: Retrying, say: Words = ENGLISH) -> str:
+    return say(N_("The model API answered HTTP {status}; retrying in {seconds:.1f} s (attempt {attempt})…"),
+               status=retry.status or "?", seconds=retry.delay_seconds,
+               attempt=retry.attempt if retry.attempt is not None else "?")
 
 
 # Why a tool ran although nobody was asked, in words (events.unasked_reason names the reason).
 WITHOUT_ASKING = {
-    events.SESSION: "you allowed {tool} for this session",
-    events.PRE_APPROVED: "pre-approved in the agent's settings",
-    events.ALL_ALLOWED: "the agent may use every tool without asking",
-    events.EDITS_ALLOWED: "the agent may change files without asking",
-    events.READ_ONLY_TOOL: "it only reads, so Claude Code does not ask",
-    events.READ_ONLY_COMMAND: "a read-only command, which Claude Code runs without asking",
-    events.NEVER_ASKS: "Claude Code does not ask before this tool",
+    events.SESSION: N_("you allowed {tool} for this session"),
+    events.PRE_APPROVED: N_("pre-approved in the agent's settings"),
+    events.ALL_ALLOWED: N_("the agent may use every tool without asking"),
+    events.EDITS_ALLOWED: N_("the agent may change files without asking"),
+    events.READ_ONLY_TOOL: N_("it only reads, so Claude Code does not ask"),
+    events.READ_ONLY_COMMAND: N_("a read-only command, which Claude Code runs without asking"),
+    events.NEVER_ASKS: N_("Claude Code does not ask before this tool"),
 }
 
 
-def without_asking(reason: str | None, tool: str) -> str | None:
+def without_asking(reason: str | None, tool: str, say: Words = ENGLISH) -> str | None:
     """``reason`` (events' name for why a call ran unasked) as the words on the tool's line."""
     words = WITHOUT_ASKING.get(reason or "")
-    return f"ran without asking: {words.format(tool=tool)}" if words else None
+    return say(N_("ran without asking: {why}"), why=say(words, tool=tool)) if words else None
 
 
-def tool_bundle(summary: str, state: str, preview: str | None, why: str | None = None) -> dict[str, str]:
+def tool_bundle(summary: str, state: str, preview: str | None, why: str | None = None,
+                say: Words = ENGLISH) -> dict[str, str]:
     """The display data of one tool call; ``state`` is ▸ running, ✓ done, ✗ failed; ``why``
     says why it ran without asking anyone."""
     plain = f"{state} {summary}"
@@ -121,7 +124,8 @@ def tool_bundle(summary: str, state: str, preview: str | None, why: str | None =
     why_html = f" <span class='claude-tool-why'>· {html.escape(why)}</span>" if why else ""
     if preview is None:
         return {"text/plain": line, "text/html": f"<div class='claude-tool'><code>{html.escape(plain)}</code>{why_html}</div>"}
-    body = html.escape(preview) if preview else "<i>(no output)</i>"
+    nothing = say(N_("(no output)"))
+    body = html.escape(preview) if preview else f"<i>{html.escape(nothing)}</i>"
     return {
         "text/plain": line + ("\n  " + preview.replace("\n", "\n  ") if preview else ""),
         "text/html": (
@@ -134,9 +138,10 @@ def tool_bundle(summary: str, state: str, preview: str | None, why: str | None =
 class CellOutput:
     """The outputs of one cell, in the order the turn produced them."""
 
-    def __init__(self, send: Send, folder: Path | None = None) -> None:
+    def __init__(self, send: Send, folder: Path | None = None, say: Words = ENGLISH) -> None:
         self.send = send
         self.folder = folder
+        self.say = say
         self._text = ""
         self._text_id: str | None = None
         self._last_draw = 0.0
@@ -155,7 +160,7 @@ class CellOutput:
         elif isinstance(event, ToolFinished):
             self.tool_finished(event.tool_use_id, event.output, event.is_error, event.ran_without_asking)
         elif isinstance(event, Retrying):
-            self.status(retry_line(event))
+            self.status(retry_line(event, self.say))
         elif isinstance(event, Notice):
             self.note(event.text)
 
@@ -199,14 +204,15 @@ class CellOutput:
         summary = tool_summary(name, tool_input, self.folder)
         display_id = f"claude-tool-{next(_display_ids)}"
         self._tools[tool_use_id] = (display_id, summary, name)
-        self._display(tool_bundle(summary, "▸", None), display_id)
+        self._display(tool_bundle(summary, "▸", None, say=self.say), display_id)
 
     def tool_finished(self, tool_use_id: str, content: Any, is_error: bool, ran_without_asking: str | None = None) -> None:
         if tool_use_id not in self._tools:
             return
         display_id, summary, tool = self._tools[tool_use_id]
-        self._display(tool_bundle(summary, "✗" if is_error else "✓", result_preview(content),
-                                  without_asking(ran_without_asking, tool)), display_id, update=True)
+        self._display(tool_bundle(summary, "✗" if is_error else "✓", result_preview(content, self.say),
+                                  without_asking(ran_without_asking, tool, self.say), self.say),
+                      display_id, update=True)
 
     # -- notes ---------------------------------------------------------------
     def note(self, text: str) -> None:
@@ -239,8 +245,8 @@ class CellOutput:
         """The footer of a finished turn; ``seconds`` is how long the person waited for it; ``metadata``
         goes with it into the notebook (the cell's provenance, see ``provenance``); ``month`` is the
         month's spend in words, when the model gateway told it."""
-        self.footer(footer(usage.turns, usage.input_tokens, usage.output_tokens, usage.cost_usd, seconds, month),
-                    metadata)
+        self.footer(footer(usage.turns, usage.input_tokens, usage.output_tokens, usage.cost_usd, seconds, month,
+                           self.say), metadata)
 
     def footer(self, text: str, metadata: dict[str, Any] | None = None) -> None:
         self.end_text()

@@ -15,6 +15,10 @@ from pathlib import Path
 from .beta import Language
 
 LANGUAGE_COOKIE = "oma_lang"
+# In the Jupyter runtime folder a person's server and its kernels share: the language the server last
+# served JupyterLab in (agents_extension/server/lab_language.py writes it), which the Claude kernel
+# speaks in the cells (claude_kernel/words.py). One server is one person's.
+PERSON_LANGUAGE_FILE = "oh-my-agent-language"
 LANGUAGE_COOKIE_DAYS = 365
 DEFAULT_LANGUAGE = Language.EN
 # What the switch shows for each language: its own name, so a person finds theirs without reading the other.

@@ -14,6 +14,7 @@ from tornado.testing import bind_unused_port
 from tornado.web import Application, RequestHandler
 
 from agents_extension.server import dashboard_text
+from claude_kernel import words as kernel_words
 from agents_extension.service import i18n as service_i18n
 from email_hook import templates as email_templates
 from hub_config import language as hub_language
@@ -25,6 +26,7 @@ SIDES = {
     "dashboard": (dashboard_text, PROJECT / "agents_extension" / "server"),
     "e-mail": (email_templates, PROJECT / "email_hook"),
     "hub": (hub_language, PROJECT / "hub_config"),
+    "kernel": (kernel_words, PROJECT / "claude_kernel"),
 }
 SIDES_WITH_REQUESTS = ("service", "dashboard", "hub")
 

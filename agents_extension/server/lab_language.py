@@ -15,6 +15,10 @@ A language the person picks in JupyterLab's own Settings → Language menu is an
 (``/lab/api/translations/ko_KR``), still answered by JupyterLab, for that one load: the extension
 then makes it the platform's choice and hands the setting back (lab_extension/src/language.ts).
 
+The language chosen is also the one the person's Claude kernels write their cells in: the handler
+keeps it in ``PERSON_LANGUAGE_FILE`` of the Jupyter runtime folder, which the kernels read at each
+cell (claude_kernel/words.py).
+
 It is found before JupyterLab's own handler because jupyter_server loads extensions in the order of
 their names ("agents_extension" before "jupyterlab") and tornado takes the first route that matches;
 tests/server/test_lab_language.py fails if that changes.
@@ -23,18 +27,33 @@ tests/server/test_lab_language.py fails if that changes.
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 
+from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_server.base.handlers import APIHandler
 from jupyterlab_server.translation_utils import get_language_pack
 from tornado import web
 from tornado.ioloop import IOLoop
 
 from oma_contract.beta import Language
-from oma_contract.languages import page_language
+from oma_contract.languages import PERSON_LANGUAGE_FILE, page_language
 
 # JupyterLab's locale for each of the platform's languages. English is JupyterLab's own words: no pack.
 LAB_LOCALES = {Language.EN: "en", Language.KO: "ko_KR"}
 DEFAULT_TRANSLATIONS_PATH = r"lab/api/translations/default"  # under the server's base URL
+
+
+def remember_language(language: str) -> None:
+    """Keep the person's language for their kernels (a server is one person's); a runtime folder that
+    cannot be written leaves the kernels in English, never fails the page."""
+    path = Path(jupyter_runtime_dir()) / PERSON_LANGUAGE_FILE
+    try:
+        if not path.exists() or path.read_text(encoding="utf-8") != language:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(language, encoding="utf-8")
+    except OSError as problem:
+        logging.getLogger("agents_extension").warning("lab language: cannot keep it for the kernels: %s", problem)
 
 
 def lab_locale(language: str) -> str:
@@ -49,7 +68,9 @@ class PersonTranslationsHandler(APIHandler):
 
     @web.authenticated
     async def get(self) -> None:
-        locale = lab_locale(page_language(self))
+        language = page_language(self)
+        remember_language(language)
+        locale = lab_locale(language)
         data, message = {}, ""
         if locale != LAB_LOCALES[Language.EN]:
             # Reads the pack's catalogs from disk: off the event loop, as JupyterLab's handler does.

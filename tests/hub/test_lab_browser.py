@@ -258,7 +258,7 @@ def test_phone_visit_in_korean_keeps_the_desktop_layout(hub, chromium, fake_mode
     assert page.locator("#jp-title-panel-title input").get_attribute("aria-label") == "문서 이름"
     prompt.get_by_role("button", name="이 세션 동안 Bash 허용").click()
     page.locator(".jp-OutputArea-output", has_text="Made phone.txt.").wait_for(timeout=90_000)
-    assert page.locator(".jp-Cell", has_text="Allowed for this session: Bash").count() == 1
+    assert page.locator(".jp-Cell", has_text="이 세션 동안 허용: Bash").count() == 1  # the cell speaks Korean too
     screenshot(page, request, "phone-permission-allowed")
     wait_for(lambda: shows_a_notebook(saved_layout(hub, token, email, "default-phone")), 30)
     phone.close()

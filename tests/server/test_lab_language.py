@@ -60,3 +60,14 @@ async def test_a_locale_picked_in_jupyterlabs_menu_is_still_jupyterlabs_to_answe
 @pytest.mark.parametrize(("language", "locale"), [("ko", "ko_KR"), ("en", "en")])
 def test_each_platform_language_has_its_jupyterlab_locale(language, locale):
     assert lab_locale(language) == locale
+
+
+async def test_the_language_jupyterlab_starts_in_is_kept_for_the_persons_kernels(jp_fetch, jp_runtime_dir):
+    """The Claude kernels write their cells in it (claude_kernel/words.py reads the same file)."""
+    from oma_contract.languages import PERSON_LANGUAGE_FILE
+
+    kept = jp_runtime_dir / PERSON_LANGUAGE_FILE
+    await translations(jp_fetch, **{"Accept-Language": "ko-KR,ko;q=0.9"})
+    assert kept.read_text() == "ko"
+    await translations(jp_fetch, **{"Cookie": "oma_lang=en", "Accept-Language": "ko-KR"})
+    assert kept.read_text() == "en"
