@@ -21,6 +21,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Strict, StringConstraints
 from pydantic_core import PydanticCustomError
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BREAK = re.compile(r"[\t\n\r\u2028\u2029]")
 
@@ -50,3 +51,21 @@ def Text(max_length: int, *, one_line: bool, strip: bool = True, required: bool 
         StringConstraints(strip_whitespace=strip, min_length=1 if required else None, max_length=max_length),
         AfterValidator(partial(_check, one_line=one_line, name=name)),
     ]
+
+
+def lone_surrogate_in(value: object) -> bool:
+    """Whether a parsed JSON value holds a lone surrogate anywhere, in a key or a string (a pair in JSON's
+    ``\\ud83d\\ude00`` is parsed as the one character it encodes, so what is left is lone). For bodies
+    that no model of the contract checks; looked through without recursion, however deep the value."""
+    left = [value]
+    while left:
+        item = left.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            left.extend(item.keys())
+            left.extend(item.values())
+        elif isinstance(item, list):
+            left.extend(item)
+    return False
