@@ -104,7 +104,7 @@ class Contract(BaseModel):
 
 
 # Complaints of the contract's own validators, worded to follow the field's name.
-TEXT_PROBLEMS = frozenset({"text_control", "text_break", "text_invisible"})
+TEXT_PROBLEMS = frozenset({"text_control", "text_break", "text_invisible", "text_combining", "text_blank"})
 
 
 def _a(noun: str) -> str:
