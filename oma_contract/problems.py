@@ -9,6 +9,7 @@ show it beside the form, the kernel prints it under the cell.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -20,6 +21,31 @@ class FieldInvalid(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def json_object(body: bytes | str | None, shape: str = "") -> dict[str, Any]:
+    """A request's body as the JSON object it must be (an empty body is ``{}``), or FieldInvalid("")
+    saying what is wrong with it; ``shape`` (such as ``{"path": ...}``) shows what was expected. Every
+    handler that reads a JSON body reads it here: nested deeper than Python's parser goes is bad JSON
+    too, not a server error (issue 9). A string may still hold a lone surrogate (valid JSON, not text):
+    the contract's models refuse it field by field (``string_unicode``), ``text.lone_surrogate_in``
+    finds it for a body no model checks."""
+    wanted = f" such as {shape}" if shape else ""
+    try:
+        data = json.loads(body or b"{}")
+    except RecursionError:  # the parser's own limit: about a thousand levels
+        raise FieldInvalid("", "The request body must be JSON nested at most a few hundred levels deep; "
+                               f"this one is nested deeper. Send a JSON object{wanted}.") from None
+    except UnicodeDecodeError:
+        raise FieldInvalid("", f"The request body must be JSON in UTF-8; this one is not UTF-8. Send a JSON "
+                               f"object{wanted}.") from None
+    except json.JSONDecodeError as err:
+        raise FieldInvalid("", f"The request body must be JSON; this one is not ({err.msg}, line {err.lineno} "
+                               f"column {err.colno}). Send a JSON object{wanted}.") from None
+    if not isinstance(data, dict):
+        kind = {list: "a list", str: "a string", bool: "true or false", type(None): "null"}.get(type(data), "a number")
+        raise FieldInvalid("", f"The request body must be a JSON object{wanted}, not {kind}.")
+    return data
 
 
 class Contract(BaseModel):
@@ -78,7 +104,7 @@ class Contract(BaseModel):
 
 
 # Complaints of the contract's own validators, worded to follow the field's name.
-TEXT_PROBLEMS = frozenset({"text_control", "text_break", "text_invisible"})
+TEXT_PROBLEMS = frozenset({"text_control", "text_break", "text_invisible", "text_combining", "text_blank"})
 
 
 def _a(noun: str) -> str:

@@ -47,6 +47,22 @@ BAD_NAMES = [
     ("zero\ufeffwidth", "invisible character (U+FEFF)"),
     ("soft\u00adhyphen", "invisible character (U+00AD)"),
     ("   ", "empty"),
+    # what shows as nothing though it is a letter or a mark (Unicode's default-ignorable code points)
+    ("\u3164", "invisible character (U+3164)"),
+    ("\u3164\u3164\u3164", "invisible character (U+3164)"),
+    ("\uffa0", "invisible character (U+FFA0)"),
+    ("\u115f\u1160", "invisible character (U+115F)"),
+    ("Ann\u3164", "invisible character (U+3164)"),
+    ("\u034f", "invisible character (U+034F)"),
+    ("A\u034fnn", "invisible character (U+034F)"),
+    ("\ufe0f", "invisible character (U+FE0F)"),
+    ("\u17b4", "invisible character (U+17B4)"),
+    ("\u180b", "invisible character (U+180B)"),
+    ("a\U000e0100", "invisible character (U+E0100)"),
+    ("\u2800", "shows nothing"),
+    ("\u2800 \u2800", "shows nothing"),
+    ("\u0301", "starts with a combining mark (U+0301)"),
+    ("\u0301Ann", "starts with a combining mark (U+0301)"),
 ]
 
 
@@ -78,8 +94,13 @@ def test_multi_line_fields_keep_lines_tabs_and_invisible_characters():
     assert agent.description == "one\n\ttwo\u200d" and agent.instructions == " keep\n "
 
 
-def test_names_keep_letters_of_every_script():
-    assert AgentCreate.check({"name": " 시장 조사원 · Café ✓ "}).name == "시장 조사원 · Café ✓"
+@pytest.mark.parametrize("name", [
+    "시장 조사원 · Café ✓", "ㅋㅋㅋ", "ㄱ", "한글", "\u1112\u1161\u11ab",  # 한 as conjoining jamo
+    "Cafe\u0301", "⠁⠃ Braille", "❤ team", "١٢٣", "-", "☃",
+])
+def test_names_keep_letters_of_every_script(name):
+    assert AgentCreate.check({"name": f" {name} "}).name == name
+    assert check_application({"name": name, "purpose": "Research"})
 
 
 @pytest.mark.parametrize(("tool", "words"), [("\ud800", "lone surrogate"), ("Ba\nsh", "one line"), ("R\u200bead", "invisible")])

@@ -35,9 +35,11 @@ from tornado import web
 from oma_contract.money import format_usd
 from oma_contract.parameters import ParameterError
 from oma_contract.permission_choices import CAPABILITIES, Answer, choices_of
+from oma_contract.problems import json_object
 from oma_contract.recipe import (
     RECIPE_KEY, AgentDefinition, FieldInvalid, RunStatus, content_hash, definition_of, notebook_definition,
 )
+from oma_contract.text import lone_surrogate_in
 from recipes.notebook import agent_slug, declared_parameters
 from recipes.runner import RUNS_FOLDER, RecipeError, RecipeRun, read_recipe
 
@@ -192,6 +194,20 @@ class RecipeHandlerMixin:
         run.prepare()
         return self.runs.start(run)
 
+    def body_object(self, shape: str) -> dict[str, Any]:
+        """The request's JSON object (``shape`` shows what was expected), or FieldInvalid naming what is wrong:
+        not JSON or nested too deep (oma_contract.problems, as the agents service reads bodies), or a field
+        holding a lone surrogate (valid JSON, but no path or parameter value can hold it)."""
+        body = json_object(self.request.body, shape)
+        for field, value in body.items():
+            if lone_surrogate_in(field):
+                raise FieldInvalid("", "A field name holds a lone surrogate (U+D800 to U+DFFF), which is not "
+                                       "text: send it as UTF-8 text.")
+            if lone_surrogate_in(value):
+                raise FieldInvalid(field, f"'{field}' holds a lone surrogate (U+D800 to U+DFFF), which is not "
+                                          "text: send it as UTF-8 text.")
+        return body
+
     def refuse(self, field: str, message: str) -> None:
         self.set_status(400)
         self.finish({"message": message, "field": field})
@@ -213,11 +229,9 @@ class RecipeRunsAPI(RecipeHandlerMixin, APIHandler):
         if run_id is not None:
             raise web.HTTPError(405)
         try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            return self.refuse("", "The request body must be JSON: {\"path\": ..., \"parameters\": {...}}.")
-        if not isinstance(body, dict):
-            return self.refuse("", "The request body must be a JSON object with 'path' and 'parameters'.")
+            body = self.body_object('{"path": ..., "parameters": {...}}')
+        except FieldInvalid as err:
+            return self.refuse(err.field, str(err))
         given = body.get("parameters") or {}
         if not isinstance(given, dict) or not all(isinstance(v, (str, int, float, bool)) for v in given.values()):
             return self.refuse("parameters", "'parameters' must be an object of parameter names to values.")
@@ -294,11 +308,9 @@ class RecipeAgentAPI(RecipeHandlerMixin, APIHandler):
     @web.authenticated
     async def post(self) -> None:
         try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return self.refuse("", "The request body must be a JSON object with 'path'.")
+            body = self.body_object('{"path": ...}')
+        except FieldInvalid as err:
+            return self.refuse(err.field, str(err))
         path, os_path = self.recipe_path(body.get("path"))
         nb = read_recipe(os_path)
         try:

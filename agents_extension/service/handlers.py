@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from tornado import web
 
 from oma_contract import BETA_LIMITS, BetaStatus, Email, FieldInvalid
+from oma_contract.problems import json_object
 
 from ..store import Conflict, NotFound, Person
 from .beta import BetaDesk, check_decision
@@ -245,13 +246,9 @@ class APIHandler(ServiceHandler):
 
     def body(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.request.body or b"{}")
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's parser goes
-            raise web.HTTPError(400, "The request body must be JSON (UTF-8, nested at most a few hundred "
-                                     "levels deep).") from None
-        if not isinstance(data, dict):
-            raise web.HTTPError(400, "The request body must be a JSON object.")
-        return data
+            return json_object(self.request.body)
+        except FieldInvalid as err:
+            raise web.HTTPError(400, str(err)) from None
 
     def send(self, value: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -61,7 +61,8 @@ def test_a_lone_surrogate_in_a_tool_name_is_refused_and_not_stored(hub, owner, a
     assert "Tooled" not in names(hub, owner[1])
 
 
-@pytest.mark.parametrize("name", ["\u200b", "\u200b\u200d\ufeff", "Invoice\u202efdp.exe", "Bell\x07", "\u2066x\u2069"])
+@pytest.mark.parametrize("name", ["\u200b", "\u200b\u200d\ufeff", "Invoice\u202efdp.exe", "Bell\x07", "\u2066x\u2069",
+                                  "\u3164", "\uffa0\uffa0", "\u115f\u1160", "\u2800", "\u034f", "\u0301", "\ufe0f"])
 def test_names_of_invisible_or_control_characters_are_refused(hub, owner, agents_url, name):
     refused(hub.api(owner[1], "POST", agents_url, json={"name": name}), "name")
 
@@ -119,6 +120,13 @@ def test_an_application_with_a_lone_surrogate_is_refused(hub):
     token = hub.token_for(browser)
     body = '{"name": "Lone \\ud800", "purpose": "tests"}'
     refused(hub.api(token, "POST", SERVICE + "api/beta/applications", data=body, headers=JSON), "name")
+    assert hub.api(token, "GET", SERVICE + "api/me").json()["beta_status"] == "none"
+
+
+@pytest.mark.parametrize("name", ["\u3164", "\uffa0", "\u2800", "\u0301", "\ufe0f\u034f"])
+def test_an_application_whose_name_shows_nothing_is_refused(hub, name):
+    token = hub.token_for(hub.sign_in(f"blank-{uuid.uuid4().hex[:6]}@example.org"))
+    refused(hub.api(token, "POST", SERVICE + "api/beta/applications", json={"name": name, "purpose": "tests"}), "name")
     assert hub.api(token, "GET", SERVICE + "api/me").json()["beta_status"] == "none"
 
 

@@ -67,9 +67,11 @@ class UserServer:
         self.base_url = base_url
         self.owner = owner
 
-    async def call(self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None,
-                   params: dict[str, str] | None = None) -> Answer:
-        body = jsonlib.dumps(json).encode() if json is not None else (b"" if method in ("POST", "PUT", "PATCH") else None)
+    async def call(self, method: str, path: str, *, json: Any = None, body: bytes | None = None,
+                   headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> Answer:
+        """``json`` is sent as JSON; ``body`` as it is (for bodies no JSON encoder writes)."""
+        if body is None:
+            body = jsonlib.dumps(json).encode() if json is not None else (b"" if method in ("POST", "PUT", "PATCH") else None)
         response = await self._fetch(*path.split("/"), method=method, body=body, headers=headers, params=params,
                                      raise_error=False, allow_nonstandard_methods=True)
         return Answer(response.code, response.headers, response.body or b"")
