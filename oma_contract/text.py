@@ -9,7 +9,9 @@ One rule for every text field, by a page form or the REST API alike:
 - in names, no invisible characters: formatting characters (zero-width spaces
   and joiners, bidirectional overrides and isolates, Unicode category Cf) and
   the rest of Unicode's default-ignorable code points (Hangul fillers, the
-  combining grapheme joiner, variation selectors), which letters-and-marks
+  combining grapheme joiner, variation selectors; but the emoji and text
+  presentation selectors U+FE0F/U+FE0E right after a symbol, as phones send
+  "❤️"), which letters-and-marks
   categories let through: they make a name look like another, or show as
   nothing at all; and at least one character that shows (a letter, digit,
   punctuation mark or symbol, not the blank Braille pattern U+2800), not a
@@ -33,6 +35,7 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u3164\ufe00-\ufe0f\uffa0"
                         "\ufff0-\ufff8\U000e0000-\U000e0fff]")
 _BLANK = frozenset("\u2800")  # a symbol (So) that shows as a blank cell
+_PRESENTATION = frozenset("\ufe0e\ufe0f")  # text or emoji style of the symbol before it
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BREAK = re.compile(r"[\t\n\r\u2028\u2029]")
 
@@ -44,7 +47,9 @@ def _check(text: str, *, one_line: bool, name: bool) -> str:
         raise PydanticCustomError("text_control", "contains control characters (such as NUL): remove them "
                                                   "and send it again")
     if name:
-        for char in text:
+        for at, char in enumerate(text):
+            if char in _PRESENTATION and at and unicodedata.category(text[at - 1]).startswith("S"):
+                continue  # "❤️": the heart, drawn as an emoji
             if unicodedata.category(char) == "Cf" or _IGNORABLE.match(char):
                 raise PydanticCustomError(
                     "text_invisible", "holds an invisible character (U+{code}), such as a zero-width space, a "

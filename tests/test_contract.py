@@ -56,6 +56,7 @@ BAD_NAMES = [
     ("\u034f", "invisible character (U+034F)"),
     ("A\u034fnn", "invisible character (U+034F)"),
     ("\ufe0f", "invisible character (U+FE0F)"),
+    ("Ann\ufe0f", "invisible character (U+FE0F)"),  # a presentation selector only styles a symbol
     ("\u17b4", "invisible character (U+17B4)"),
     ("\u180b", "invisible character (U+180B)"),
     ("a\U000e0100", "invisible character (U+E0100)"),
@@ -96,7 +97,7 @@ def test_multi_line_fields_keep_lines_tabs_and_invisible_characters():
 
 @pytest.mark.parametrize("name", [
     "시장 조사원 · Café ✓", "ㅋㅋㅋ", "ㄱ", "한글", "\u1112\u1161\u11ab",  # 한 as conjoining jamo
-    "Cafe\u0301", "⠁⠃ Braille", "❤ team", "١٢٣", "-", "☃",
+    "Cafe\u0301", "⠁⠃ Braille", "❤ team", "❤\ufe0f team", "☃\ufe0e", "١٢٣", "-", "☃",  # ❤️ as phones send it
 ])
 def test_names_keep_letters_of_every_script(name):
     assert AgentCreate.check({"name": f" {name} "}).name == name
