@@ -1,6 +1,7 @@
 /**
  * The launcher leads with the person's agents, each with its name and
- * description; Python, the plain Claude kernel and the terminal follow.
+ * description; Python, the plain Claude kernel and the terminal follow. A person
+ * without agents yet finds there the way to make one: a card that opens My agents.
  *
  * JupyterLab's notebook plugin adds every kernelspec to the "Notebook"
  * section by display name; an agent's card there ("Claude · Newsletter
@@ -9,6 +10,7 @@
  */
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { DisposableSet } from '@lumino/disposable';
@@ -17,6 +19,7 @@ import { agentName, fetchAgents, IAgentSummary } from './agents';
 import { t } from './text';
 
 const COMMAND = 'oh-my-agent:new-agent-notebook';
+const FIRST_AGENT_COMMAND = 'oh-my-agent:create-first-agent';
 
 const agentIcon = new LabIcon({
   name: 'oh-my-agent:agent',
@@ -51,6 +54,16 @@ export const agentsLauncher: JupyterFrontEndPlugin<void> = {
       execute: args => commands.execute('notebook:create-new', { kernelName: args.kernelName, cwd: args.cwd })
     });
 
+    commands.addCommand(FIRST_AGENT_COMMAND, {
+      label: t('Create your first agent'),
+      caption: t('Opens My agents, where you give an agent a name and what it should do'),
+      icon: agentIcon,
+      iconClass: 'oma-AgentIcon',
+      execute: () => {
+        window.open(URLExt.join(PageConfig.getBaseUrl(), 'agents'), '_blank', 'noopener');
+      }
+    });
+
     let cards = new DisposableSet();
     const refresh = async () => {
       await serviceManager.kernelspecs.ready;
@@ -77,6 +90,11 @@ export const agentsLauncher: JupyterFrontEndPlugin<void> = {
             categoryRank: -1, // before "Notebook" (0)
             metadata: { agentId: meta.agent_id }
           })
+        );
+      }
+      if (agents.size === 0) {
+        cards.add(
+          launcher.add({ command: FIRST_AGENT_COMMAND, category: t('Your agents'), categoryRank: -1 })
         );
       }
     };

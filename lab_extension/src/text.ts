@@ -19,6 +19,9 @@ const KOREAN: Record<string, string> = {
     '또는 y(이번만), a(이 세션 동안), n(거부)을 입력하고 Enter를 누르세요',
   'Your answer': '답',
   'Your agents': '내 에이전트',
+  'Create your first agent': '첫 에이전트 만들기',
+  'Opens My agents, where you give an agent a name and what it should do':
+    '내 에이전트를 엽니다. 에이전트의 이름과 할 일을 정하는 곳입니다',
   'Ask {agent}…': '{agent}에게 물어보세요…',
   'Ask Claude…': 'Claude에게 물어보세요…',
   'Your question for {agent}': '{agent}에게 할 질문',

@@ -40,7 +40,17 @@ def test_sign_in_apply_approve_start_jupyterlab(hub, chromium, tmp_path: Path):
     page.wait_for_url(f"**/user/{email}/lab**", timeout=90_000)
     page.wait_for_selector(".jp-LauncherCard", timeout=90_000)
     assert page.locator('.jp-LauncherCard[title="Claude"], .jp-LauncherCard:has-text("Claude")').count() >= 1
+    # No agent yet: the launcher's first section says how to make one, and takes her to My agents
+    first = page.locator(".jp-Launcher-section", has_text="내 에이전트").locator(".jp-LauncherCard",
+                                                                              has_text="첫 에이전트 만들기")
+    first.wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "lab.png"))
+    with phone.expect_page() as opened:
+        first.click()
+    dashboard = opened.value
+    dashboard.wait_for_load_state()
+    assert dashboard.url.endswith(f"/user/{email}/agents")
+    assert "내 에이전트" in dashboard.inner_text("h1")
     phone.close()
 
 
