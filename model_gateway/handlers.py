@@ -223,7 +223,11 @@ class Gateway:
         return await self._whole(request, call, (caller, agent_id), model, started, metered=True)
 
     def _open(self, call: Call):
-        return self.session.post(call.url, data=call.body, headers=call.headers,
+        # An uncompressed answer, whatever the client accepts (aiohttp would ask for gzip by itself): the meter
+        # reads the bytes as they pass, and what it reads must be what was sent.
+        headers = {name: value for name, value in call.headers.items() if name.lower() != "accept-encoding"}
+        headers["Accept-Encoding"] = "identity"
+        return self.session.post(call.url, data=call.body, headers=headers,
                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_seconds,
                                                                sock_read=None), auto_decompress=False)
 

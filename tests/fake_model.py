@@ -69,6 +69,20 @@ def stall(text: str = "") -> Reply:
     return Reply(text=text, stall=True)
 
 
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header lets the answer be gzipped ("gzip, deflate" does; "identity" and
+    "gzip;q=0" do not)."""
+    for part in accept_encoding.lower().split(","):
+        coding, _, parameters = part.partition(";")
+        if coding.strip() in ("gzip", "*"):
+            name, _, quality = parameters.partition("=")
+            try:
+                return name.strip() != "q" or float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
 def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
@@ -86,6 +100,9 @@ class FakeModel:
         self._server: ThreadedApp | None = None
         self._stalled: list[asyncio.Event] = []
         self.port = 0
+        # Gzip answers (whole and streamed) whenever the request's Accept-Encoding allows it, as a real server
+        # may; off unless a test turns it on, and off again after reset().
+        self.gzip_when_accepted = False
 
     # -- scripting -----------------------------------------------------------
     def script(self, *replies: Reply) -> None:
@@ -96,6 +113,7 @@ class FakeModel:
         self.requests.clear()
         self.headers.clear()
         self.paths.clear()
+        self.gzip_when_accepted = False
         self.release_stalls()
 
     def release_stalls(self) -> None:
@@ -138,8 +156,14 @@ class FakeModel:
                 status=reply.status,
             )
         if not body.get("stream"):
-            return web.json_response(self._whole_message(body, reply))
+            answer = web.json_response(self._whole_message(body, reply))
+            self._compress_if_accepted(request, answer)
+            return answer
         return await self._stream(request, body, reply)
+
+    def _compress_if_accepted(self, request: web.Request, answer: web.StreamResponse) -> None:
+        if self.gzip_when_accepted and accepts_gzip(request.headers.get("Accept-Encoding", "")):
+            answer.enable_compression(web.ContentCoding.gzip)
 
     def _whole_message(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         content: list[dict[str, Any]] = []
@@ -160,6 +184,7 @@ class FakeModel:
 
     async def _stream(self, request: web.Request, body: dict[str, Any], reply: Reply) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
+        self._compress_if_accepted(request, resp)
         await resp.prepare(request)
         await resp.write(_sse("message_start", {
             "type": "message_start",

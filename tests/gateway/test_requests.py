@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -45,6 +46,13 @@ def post(hub: Hub, token: str | None, body=None, *, path="/v1/messages", headers
             **(headers or {})}
     return requests.post(gateway_url(hub) + path, data=json.dumps(BODY if body is None else body),
                          headers={"content-type": "application/json", **sent}, timeout=30, stream=stream)
+
+
+def outcomes(hub: Hub, email: str) -> list[tuple[str, int, int]]:
+    """How each of the person's requests ended, with its input and output tokens, as the store holds them."""
+    with sqlite3.connect(f"{hub.env['OMA_DATA_DIR']}/oh-my-agent.sqlite") as db:
+        return db.execute("SELECT outcome, input_tokens, output_tokens FROM usage_requests WHERE person = ? "
+                          "ORDER BY at", (email,)).fetchall()
 
 
 def agent_of(hub: Hub, token: str, name: str) -> str:
@@ -318,3 +326,25 @@ def test_an_unreachable_model_is_a_502_that_says_so(start_hub):
     assert answer.status_code == 502
     assert "could not reach the model" in answer.json()["error"]["message"]
     assert time.monotonic() - started < 15
+
+
+def test_a_compressed_answer_is_metered_as_it_was_sent(hub, model):
+    """A model may gzip what a request lets it: the gateway asks for the answer uncompressed, whatever the
+    client accepts, so the meter reads the tokens the model wrote."""
+    email = person("gus")
+    own = hub.token_for(hub.sign_in(email))
+    token = gateway_token(hub, own, email)
+    model.gzip_when_accepted = True
+    model.script(say("Streamed.", input_tokens=1000, output_tokens=200), say("Whole.", input_tokens=1000,
+                                                                              output_tokens=200))
+    gzip = {"Accept-Encoding": "gzip, deflate"}  # the client would take it compressed
+    streamed = post(hub, token, headers=gzip)
+    assert streamed.status_code == 200 and "event: message_stop" in streamed.text
+    whole = post(hub, token, {**BODY, "stream": False}, headers=gzip)
+    assert whole.status_code == 200 and whole.json()["content"][0]["text"] == "Whole."
+    spend = wait_for(lambda: (s := month_spend(hub, email)).total.requests >= 2 and s, 10)
+    each = (1000 * 3 + 200 * 15) / 1_000_000  # sonnet 4.5: $3 in, $15 out per million tokens
+    assert (spend.total.input_tokens, spend.total.output_tokens) == (2000, 400)
+    assert spend.total.cost_usd == pytest.approx(2 * each)
+    assert outcomes(hub, email) == [("complete", 1000, 200)] * 2
+    assert [seen["accept-encoding"] for seen in model.headers[-2:]] == ["identity", "identity"]
