@@ -36,6 +36,9 @@ from .upstream import (FORWARDED_REQUEST_HEADERS, FORWARDED_REQUEST_PREFIXES, FO
 log = logging.getLogger("model_gateway")
 AGENT_HEADER = "X-OMA-Agent"
 READ_CHUNK = 64 * 1024
+# What a person is told when the store (agents, limits, spend) could not be read for the checks before a request.
+STORE_UNREADABLE = ("The model gateway could not read the platform's store (agents, limits and spend) to check this "
+                    "request. Run the cell again in a moment; if it goes on, tell the hub's admins.")
 
 
 class Refused(Exception):
@@ -117,7 +120,10 @@ class Gateway:
         agent_id = request.headers.get(AGENT_HEADER, "").strip()
         if not agent_id:
             return None
-        owner = await self.directory.owner_of(agent_id)
+        try:
+            owner = await self.directory.owner_of(agent_id)
+        except Exception as error:
+            raise self._store_unreadable(f"the owner of agent {agent_id}", error) from None
         if owner != caller.person:
             # The same answer for someone else's agent and for none at all: the gateway tells nobody whose it is.
             raise Refused(403, f"The agent '{agent_id}' is not one of yours ({caller.person}), so the model gateway "
@@ -126,11 +132,20 @@ class Gateway:
         return agent_id
 
     async def check_budget(self, caller: Caller, agent_id: str | None) -> None:
-        over = await self.budgets.check(caller.person, agent_id, datetime.now(timezone.utc))
+        try:
+            over = await self.budgets.check(caller.person, agent_id, datetime.now(timezone.utc))
+        except Exception as error:
+            raise self._store_unreadable(f"the month of {caller.person}", error) from None
         if over is not None:
             # 400, as Anthropic answers a used-up credit balance: Claude Code neither retries it nor calls it
             # an authentication failure.
             raise Refused(400, f"Monthly limit reached: {over.message}", f"budget_{over.limit}")
+
+    @staticmethod
+    def _store_unreadable(what: str, error: Exception) -> Refused:
+        # 503: Claude Code retries it a few times, and a store that was busy for a moment has answered by then.
+        log.warning("Could not read %s from the store: %s: %s", what, type(error).__name__, error)
+        return Refused(503, STORE_UNREADABLE, "store_unavailable")
 
     # -- recording -----------------------------------------------------------------------------
     def record(self, caller: Caller, agent_id: str | None, model: str, usage: Usage, outcome: str) -> None:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -256,14 +257,14 @@ def test_metrics_need_a_monitoring_token(hub, people, model):
     assert "@example.org" not in page.text  # figures per model, never per person
 
 
-@pytest.fixture
-def second_gateway(hub):
-    """Another replica: a second gateway process beside the hub's, as the hub starts it (its environment:
-    the same store, hub and model), on a port of its own."""
+@contextmanager
+def another_gateway(hub, **environment: str):
+    """A second gateway process beside the hub's, as the hub starts it (its environment: the same store, hub
+    and model, but for ``environment``), on a port of its own; its URL."""
     from tests.gateway.conftest import gateway_process
 
     port = free_port()
-    env = {**gateway_process(hub).environ(), "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}"}
+    env = {**gateway_process(hub).environ(), **environment, "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}"}
     process = subprocess.Popen([sys.executable, "-m", "model_gateway"], env=env, cwd=hub.env["OMA_DATA_DIR"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -280,6 +281,13 @@ def second_gateway(hub):
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def second_gateway(hub):
+    """Another replica of the hub's gateway."""
+    with another_gateway(hub) as url:
+        yield url
 
 
 def test_two_replicas_share_usage_and_budgets_through_the_store(hub, model, second_gateway):
@@ -348,3 +356,30 @@ def test_a_compressed_answer_is_metered_as_it_was_sent(hub, model):
     assert spend.total.cost_usd == pytest.approx(2 * each)
     assert outcomes(hub, email) == [("complete", 1000, 200)] * 2
     assert [seen["accept-encoding"] for seen in model.headers[-2:]] == ["identity", "identity"]
+
+
+def test_a_store_that_cannot_be_read_is_a_503_that_says_so(hub, people, model, tmp_path):
+    """The checks before a request read the store (whose agent, the month's spend): when it cannot be read,
+    the cell shows what to do, never aiohttp's bare 500."""
+    email, own, token = people[0]
+    agent_id = agent_of(hub, own, "Unchecked")
+    store = tmp_path / "unreadable.sqlite"
+    with another_gateway(hub, OMA_STORE_URL=f"sqlite:///{store}") as url:
+        with sqlite3.connect(store) as db:  # the gateway opened it; now nothing in it can be read
+            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                db.execute(f"DROP TABLE {table}")
+        before = len(model.requests)
+        for headers in ({"X-OMA-Agent": agent_id}, {}):  # the agent's owner, then the month's spend
+            answer = requests.post(url + "/v1/messages", data=json.dumps(BODY), timeout=30, headers={
+                "content-type": "application/json", "anthropic-version": "2023-06-01",
+                "Authorization": f"Bearer {token}", **headers})
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["content-type"].startswith("application/json")
+            error = answer.json()
+            assert error["type"] == "error" and error["error"]["type"] == "api_error"
+            assert "could not read the platform's store" in error["error"]["message"]
+            assert "Run the cell again in a moment; if it goes on, tell the hub's admins" in error["error"]["message"]
+        assert len(model.requests) == before
+        admin = hub.token_for(hub.sign_in(ADMIN))
+        page = requests.get(url + "/metrics", headers={"Authorization": f"token {admin}"}, timeout=10).text
+        assert 'oma_gateway_refusals_total{reason="store_unavailable"} 2.0' in page
