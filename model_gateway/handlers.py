@@ -274,6 +274,14 @@ class Gateway:
                 headers = self._answer_headers(answer)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             return self._unreachable(error)
+        except asyncio.CancelledError:
+            # The client went away (or the gateway is stopping) before the whole answer came; leaving the block
+            # closed the model's connection. The model was asked all the same: recorded with what is known (who,
+            # which model; no tokens, as a whole answer reports them only at its end).
+            if metered and who is not None:
+                self.metrics.duration.labels(model).observe(time.monotonic() - started)
+                self.record(who[0], who[1], model, Usage(), "client_disconnected")
+            raise
         self.metrics.first_byte.labels(model).observe(time.monotonic() - started)
         self.metrics.duration.labels(model).observe(time.monotonic() - started)
         if metered and who is not None:

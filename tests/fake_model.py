@@ -44,6 +44,7 @@ class Reply:
     delay: float = 0.0
     status: int | None = None
     stall: bool = False
+    hold: bool = False
     input_tokens: int = 12
     output_tokens: int = 7
     sticky: bool = False
@@ -81,6 +82,11 @@ def accepts_gzip(accept_encoding: str) -> bool:
             except ValueError:
                 return False
     return False
+
+
+def hold(text: str = "") -> Reply:
+    """Answer a whole (not streamed) request only once released (release_stalls): a model slow to answer."""
+    return Reply(text=text, hold=True)
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -156,6 +162,8 @@ class FakeModel:
                 status=reply.status,
             )
         if not body.get("stream"):
+            if reply.hold:
+                await self._until_released()
             answer = web.json_response(self._whole_message(body, reply))
             self._compress_if_accepted(request, answer)
             return answer
@@ -206,12 +214,7 @@ class FakeModel:
                 await resp.write(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
             index = 1
         if reply.stall:
-            released = asyncio.Event()
-            self._stalled.append(released)
-            try:
-                await released.wait()
-            finally:
-                self._stalled.remove(released)
+            await self._until_released()
             return resp
         for name, tool_input in reply.tool_uses:
             block = {"type": "tool_use", "id": f"toolu_{next(self._ids):04d}", "name": name, "input": {}}
@@ -226,6 +229,14 @@ class FakeModel:
         }))
         await resp.write(_sse("message_stop", {"type": "message_stop"}))
         return resp
+
+    async def _until_released(self) -> None:
+        released = asyncio.Event()
+        self._stalled.append(released)
+        try:
+            await released.wait()
+        finally:
+            self._stalled.remove(released)
 
     async def _count_tokens(self, request: web.Request) -> web.Response:
         return web.json_response({"input_tokens": 10})

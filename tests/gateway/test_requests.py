@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from tests.fake_model import fail, say, stall
+from tests.fake_model import fail, hold, say, stall
 from tests.gateway.conftest import (ALLOWED_MODELS, BUDGET_CACHE_SECONDS, gateway_token, gateway_url, in_store,
                                    month_spend)
 from tests.hub.conftest import ADMIN, SERVICE, Hub, person
@@ -383,3 +383,18 @@ def test_a_store_that_cannot_be_read_is_a_503_that_says_so(hub, people, model, t
         admin = hub.token_for(hub.sign_in(ADMIN))
         page = requests.get(url + "/metrics", headers={"Authorization": f"token {admin}"}, timeout=10).text
         assert 'oma_gateway_refusals_total{reason="store_unavailable"} 2.0' in page
+
+
+def test_a_client_gone_before_a_whole_answer_is_still_recorded(hub, model):
+    email = person("di")
+    own = hub.token_for(hub.sign_in(email))
+    token = gateway_token(hub, own, email)
+    model.script(hold("Too late."))
+    with pytest.raises(requests.ReadTimeout):  # the person stopped the cell before the model answered
+        requests.post(gateway_url(hub) + "/v1/messages", data=json.dumps({**BODY, "stream": False}), timeout=2,
+                      headers={"content-type": "application/json", "anthropic-version": "2023-06-01",
+                               "Authorization": f"Bearer {token}"})
+    try:
+        assert wait_for(lambda: outcomes(hub, email), 15) == [("client_disconnected", 0, 0)]
+    finally:
+        model.release_stalls()
