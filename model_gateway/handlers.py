@@ -36,6 +36,9 @@ from .upstream import (FORWARDED_REQUEST_HEADERS, FORWARDED_REQUEST_PREFIXES, FO
 log = logging.getLogger("model_gateway")
 AGENT_HEADER = "X-OMA-Agent"
 READ_CHUNK = 64 * 1024
+# What a person is told when the store (agents, limits, spend) could not be read for the checks before a request.
+STORE_UNREADABLE = ("The model gateway could not read the platform's store (agents, limits and spend) to check this "
+                    "request. Run the cell again in a moment; if it goes on, tell the hub's admins.")
 
 
 class Refused(Exception):
@@ -117,7 +120,10 @@ class Gateway:
         agent_id = request.headers.get(AGENT_HEADER, "").strip()
         if not agent_id:
             return None
-        owner = await self.directory.owner_of(agent_id)
+        try:
+            owner = await self.directory.owner_of(agent_id)
+        except Exception as error:
+            raise self._store_unreadable(f"the owner of agent {agent_id}", error) from None
         if owner != caller.person:
             # The same answer for someone else's agent and for none at all: the gateway tells nobody whose it is.
             raise Refused(403, f"The agent '{agent_id}' is not one of yours ({caller.person}), so the model gateway "
@@ -126,11 +132,20 @@ class Gateway:
         return agent_id
 
     async def check_budget(self, caller: Caller, agent_id: str | None) -> None:
-        over = await self.budgets.check(caller.person, agent_id, datetime.now(timezone.utc))
+        try:
+            over = await self.budgets.check(caller.person, agent_id, datetime.now(timezone.utc))
+        except Exception as error:
+            raise self._store_unreadable(f"the month of {caller.person}", error) from None
         if over is not None:
             # 400, as Anthropic answers a used-up credit balance: Claude Code neither retries it nor calls it
             # an authentication failure.
             raise Refused(400, f"Monthly limit reached: {over.message}", f"budget_{over.limit}")
+
+    @staticmethod
+    def _store_unreadable(what: str, error: Exception) -> Refused:
+        # 503: Claude Code retries it a few times, and a store that was busy for a moment has answered by then.
+        log.warning("Could not read %s from the store: %s: %s", what, type(error).__name__, error)
+        return Refused(503, STORE_UNREADABLE, "store_unavailable")
 
     # -- recording -----------------------------------------------------------------------------
     def record(self, caller: Caller, agent_id: str | None, model: str, usage: Usage, outcome: str) -> None:
@@ -223,7 +238,11 @@ class Gateway:
         return await self._whole(request, call, (caller, agent_id), model, started, metered=True)
 
     def _open(self, call: Call):
-        return self.session.post(call.url, data=call.body, headers=call.headers,
+        # An uncompressed answer, whatever the client accepts (aiohttp would ask for gzip by itself): the meter
+        # reads the bytes as they pass, and what it reads must be what was sent.
+        headers = {name: value for name, value in call.headers.items() if name.lower() != "accept-encoding"}
+        headers["Accept-Encoding"] = "identity"
+        return self.session.post(call.url, data=call.body, headers=headers,
                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_seconds,
                                                                sock_read=None), auto_decompress=False)
 
@@ -255,6 +274,14 @@ class Gateway:
                 headers = self._answer_headers(answer)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             return self._unreachable(error)
+        except asyncio.CancelledError:
+            # The client went away (or the gateway is stopping) before the whole answer came; leaving the block
+            # closed the model's connection. The model was asked all the same: recorded with what is known (who,
+            # which model; no tokens, as a whole answer reports them only at its end).
+            if metered and who is not None:
+                self.metrics.duration.labels(model).observe(time.monotonic() - started)
+                self.record(who[0], who[1], model, Usage(), "client_disconnected")
+            raise
         self.metrics.first_byte.labels(model).observe(time.monotonic() - started)
         self.metrics.duration.labels(model).observe(time.monotonic() - started)
         if metered and who is not None:

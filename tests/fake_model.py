@@ -44,6 +44,7 @@ class Reply:
     delay: float = 0.0
     status: int | None = None
     stall: bool = False
+    hold: bool = False
     input_tokens: int = 12
     output_tokens: int = 7
     sticky: bool = False
@@ -69,6 +70,25 @@ def stall(text: str = "") -> Reply:
     return Reply(text=text, stall=True)
 
 
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header lets the answer be gzipped ("gzip, deflate" does; "identity" and
+    "gzip;q=0" do not)."""
+    for part in accept_encoding.lower().split(","):
+        coding, _, parameters = part.partition(";")
+        if coding.strip() in ("gzip", "*"):
+            name, _, quality = parameters.partition("=")
+            try:
+                return name.strip() != "q" or float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def hold(text: str = "") -> Reply:
+    """Answer a whole (not streamed) request only once released (release_stalls): a model slow to answer."""
+    return Reply(text=text, hold=True)
+
+
 def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
@@ -86,6 +106,9 @@ class FakeModel:
         self._server: ThreadedApp | None = None
         self._stalled: list[asyncio.Event] = []
         self.port = 0
+        # Gzip answers (whole and streamed) whenever the request's Accept-Encoding allows it, as a real server
+        # may; off unless a test turns it on, and off again after reset().
+        self.gzip_when_accepted = False
 
     # -- scripting -----------------------------------------------------------
     def script(self, *replies: Reply) -> None:
@@ -96,6 +119,7 @@ class FakeModel:
         self.requests.clear()
         self.headers.clear()
         self.paths.clear()
+        self.gzip_when_accepted = False
         self.release_stalls()
 
     def release_stalls(self) -> None:
@@ -138,8 +162,16 @@ class FakeModel:
                 status=reply.status,
             )
         if not body.get("stream"):
-            return web.json_response(self._whole_message(body, reply))
+            if reply.hold:
+                await self._until_released()
+            answer = web.json_response(self._whole_message(body, reply))
+            self._compress_if_accepted(request, answer)
+            return answer
         return await self._stream(request, body, reply)
+
+    def _compress_if_accepted(self, request: web.Request, answer: web.StreamResponse) -> None:
+        if self.gzip_when_accepted and accepts_gzip(request.headers.get("Accept-Encoding", "")):
+            answer.enable_compression(web.ContentCoding.gzip)
 
     def _whole_message(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         content: list[dict[str, Any]] = []
@@ -160,6 +192,7 @@ class FakeModel:
 
     async def _stream(self, request: web.Request, body: dict[str, Any], reply: Reply) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
+        self._compress_if_accepted(request, resp)
         await resp.prepare(request)
         await resp.write(_sse("message_start", {
             "type": "message_start",
@@ -181,12 +214,7 @@ class FakeModel:
                 await resp.write(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
             index = 1
         if reply.stall:
-            released = asyncio.Event()
-            self._stalled.append(released)
-            try:
-                await released.wait()
-            finally:
-                self._stalled.remove(released)
+            await self._until_released()
             return resp
         for name, tool_input in reply.tool_uses:
             block = {"type": "tool_use", "id": f"toolu_{next(self._ids):04d}", "name": name, "input": {}}
@@ -201,6 +229,14 @@ class FakeModel:
         }))
         await resp.write(_sse("message_stop", {"type": "message_stop"}))
         return resp
+
+    async def _until_released(self) -> None:
+        released = asyncio.Event()
+        self._stalled.append(released)
+        try:
+            await released.wait()
+        finally:
+            self._stalled.remove(released)
 
     async def _count_tokens(self, request: web.Request) -> web.Response:
         return web.json_response({"input_tokens": 10})

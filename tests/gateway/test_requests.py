@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
 
-from tests.fake_model import fail, say, stall
+from tests.fake_model import fail, hold, say, stall
 from tests.gateway.conftest import (ALLOWED_MODELS, BUDGET_CACHE_SECONDS, gateway_token, gateway_url, in_store,
                                    month_spend)
 from tests.hub.conftest import ADMIN, SERVICE, Hub, person
@@ -45,6 +47,13 @@ def post(hub: Hub, token: str | None, body=None, *, path="/v1/messages", headers
             **(headers or {})}
     return requests.post(gateway_url(hub) + path, data=json.dumps(BODY if body is None else body),
                          headers={"content-type": "application/json", **sent}, timeout=30, stream=stream)
+
+
+def outcomes(hub: Hub, email: str) -> list[tuple[str, int, int]]:
+    """How each of the person's requests ended, with its input and output tokens, as the store holds them."""
+    with sqlite3.connect(f"{hub.env['OMA_DATA_DIR']}/oh-my-agent.sqlite") as db:
+        return db.execute("SELECT outcome, input_tokens, output_tokens FROM usage_requests WHERE person = ? "
+                          "ORDER BY at", (email,)).fetchall()
 
 
 def agent_of(hub: Hub, token: str, name: str) -> str:
@@ -248,14 +257,14 @@ def test_metrics_need_a_monitoring_token(hub, people, model):
     assert "@example.org" not in page.text  # figures per model, never per person
 
 
-@pytest.fixture
-def second_gateway(hub):
-    """Another replica: a second gateway process beside the hub's, as the hub starts it (its environment:
-    the same store, hub and model), on a port of its own."""
+@contextmanager
+def another_gateway(hub, **environment: str):
+    """A second gateway process beside the hub's, as the hub starts it (its environment: the same store, hub
+    and model, but for ``environment``), on a port of its own; its URL."""
     from tests.gateway.conftest import gateway_process
 
     port = free_port()
-    env = {**gateway_process(hub).environ(), "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}"}
+    env = {**gateway_process(hub).environ(), **environment, "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}"}
     process = subprocess.Popen([sys.executable, "-m", "model_gateway"], env=env, cwd=hub.env["OMA_DATA_DIR"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -272,6 +281,13 @@ def second_gateway(hub):
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def second_gateway(hub):
+    """Another replica of the hub's gateway."""
+    with another_gateway(hub) as url:
+        yield url
 
 
 def test_two_replicas_share_usage_and_budgets_through_the_store(hub, model, second_gateway):
@@ -318,3 +334,67 @@ def test_an_unreachable_model_is_a_502_that_says_so(start_hub):
     assert answer.status_code == 502
     assert "could not reach the model" in answer.json()["error"]["message"]
     assert time.monotonic() - started < 15
+
+
+def test_a_compressed_answer_is_metered_as_it_was_sent(hub, model):
+    """A model may gzip what a request lets it: the gateway asks for the answer uncompressed, whatever the
+    client accepts, so the meter reads the tokens the model wrote."""
+    email = person("gus")
+    own = hub.token_for(hub.sign_in(email))
+    token = gateway_token(hub, own, email)
+    model.gzip_when_accepted = True
+    model.script(say("Streamed.", input_tokens=1000, output_tokens=200), say("Whole.", input_tokens=1000,
+                                                                              output_tokens=200))
+    gzip = {"Accept-Encoding": "gzip, deflate"}  # the client would take it compressed
+    streamed = post(hub, token, headers=gzip)
+    assert streamed.status_code == 200 and "event: message_stop" in streamed.text
+    whole = post(hub, token, {**BODY, "stream": False}, headers=gzip)
+    assert whole.status_code == 200 and whole.json()["content"][0]["text"] == "Whole."
+    spend = wait_for(lambda: (s := month_spend(hub, email)).total.requests >= 2 and s, 10)
+    each = (1000 * 3 + 200 * 15) / 1_000_000  # sonnet 4.5: $3 in, $15 out per million tokens
+    assert (spend.total.input_tokens, spend.total.output_tokens) == (2000, 400)
+    assert spend.total.cost_usd == pytest.approx(2 * each)
+    assert outcomes(hub, email) == [("complete", 1000, 200)] * 2
+    assert [seen["accept-encoding"] for seen in model.headers[-2:]] == ["identity", "identity"]
+
+
+def test_a_store_that_cannot_be_read_is_a_503_that_says_so(hub, people, model, tmp_path):
+    """The checks before a request read the store (whose agent, the month's spend): when it cannot be read,
+    the cell shows what to do, never aiohttp's bare 500."""
+    email, own, token = people[0]
+    agent_id = agent_of(hub, own, "Unchecked")
+    store = tmp_path / "unreadable.sqlite"
+    with another_gateway(hub, OMA_STORE_URL=f"sqlite:///{store}") as url:
+        with sqlite3.connect(store) as db:  # the gateway opened it; now nothing in it can be read
+            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                db.execute(f"DROP TABLE {table}")
+        before = len(model.requests)
+        for headers in ({"X-OMA-Agent": agent_id}, {}):  # the agent's owner, then the month's spend
+            answer = requests.post(url + "/v1/messages", data=json.dumps(BODY), timeout=30, headers={
+                "content-type": "application/json", "anthropic-version": "2023-06-01",
+                "Authorization": f"Bearer {token}", **headers})
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["content-type"].startswith("application/json")
+            error = answer.json()
+            assert error["type"] == "error" and error["error"]["type"] == "api_error"
+            assert "could not read the platform's store" in error["error"]["message"]
+            assert "Run the cell again in a moment; if it goes on, tell the hub's admins" in error["error"]["message"]
+        assert len(model.requests) == before
+        admin = hub.token_for(hub.sign_in(ADMIN))
+        page = requests.get(url + "/metrics", headers={"Authorization": f"token {admin}"}, timeout=10).text
+        assert 'oma_gateway_refusals_total{reason="store_unavailable"} 2.0' in page
+
+
+def test_a_client_gone_before_a_whole_answer_is_still_recorded(hub, model):
+    email = person("di")
+    own = hub.token_for(hub.sign_in(email))
+    token = gateway_token(hub, own, email)
+    model.script(hold("Too late."))
+    with pytest.raises(requests.ReadTimeout):  # the person stopped the cell before the model answered
+        requests.post(gateway_url(hub) + "/v1/messages", data=json.dumps({**BODY, "stream": False}), timeout=2,
+                      headers={"content-type": "application/json", "anthropic-version": "2023-06-01",
+                               "Authorization": f"Bearer {token}"})
+    try:
+        assert wait_for(lambda: outcomes(hub, email), 15) == [("client_disconnected", 0, 0)]
+    finally:
+        model.release_stalls()
