@@ -20,21 +20,23 @@ CONFIG_FILE = Path(__file__).with_name("jupyterhub_config.py")
 
 
 def hub_class():
-    from jupyterhub.app import JupyterHub
+    from jupyterhub import app
     from traitlets import default
 
     from .kubernetes import ClusterSettings
     from .settings import Settings
     from .spawner import LocalSpawner
 
-    class OhMyAgentHub(JupyterHub):
+    # Named as JupyterHub's: the hub's logger is named after its class, and operators (and hub_config's
+    # log filters, logs.py and beta_gate.py) know it as "JupyterHub".
+    class JupyterHub(app.JupyterHub):
         """JupyterHub, whose --help-all and --generate-config list the platform's settings beside its own."""
 
         @default("classes")
         def _load_classes(self):
             return [*super()._load_classes(), Settings, LocalSpawner, ClusterSettings]
 
-    return OhMyAgentHub
+    return JupyterHub
 
 
 def main(argv: list[str] | None = None) -> None:
