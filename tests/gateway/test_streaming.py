@@ -49,3 +49,28 @@ def test_a_cell_streams_through_the_gateway_and_only_the_gateway_has_the_key(hub
             assert "ANTHROPIC_API_KEY" not in environ
     finally:
         kernel.stop()
+
+
+def test_a_servers_gateway_token_is_good_while_it_runs_and_refused_once_it_stopped(hub, admin_token, model):
+    """The token the hub gave the server at its start, read from the running server itself, is refused by the
+    gateway as soon as the server has stopped (the hub revokes it then), and no other of the person's tokens
+    for the gateway is left behind."""
+    from hub_config.gateway import TOKEN_NOTE
+    from tests.gateway.test_requests import post
+
+    def gateway_tokens() -> list[str]:
+        listed = hub.api(token, "GET", f"/hub/api/users/{email}/tokens").json()["api_tokens"]
+        return [t["note"] for t in listed if t["note"].startswith(TOKEN_NOTE)]
+
+    email, token = hub.person_with_server(admin_token, "ben")
+    assert len(gateway_tokens()) == 1
+    servers = [p for p in processes_named(hub, "agents_extension.user_server")  # the server, not its bwraps
+               if p.name() != "bwrap" and p.environ().get("JUPYTERHUB_USER") == email]
+    assert len(servers) == 1, servers
+    server_token = servers[0].environ()["ANTHROPIC_AUTH_TOKEN"]
+    model.script(say("Fine."))
+    assert post(hub, server_token).status_code == 200
+    hub.stop_server(token, email)
+    answer = post(hub, server_token)
+    assert answer.status_code == 401, answer.text
+    assert gateway_tokens() == []
