@@ -18,6 +18,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, Strict, StrictInt, field_validator
 
+from .money import format_usd
 from .problems import Contract, FieldInvalid
 
 # The most a monthly limit may be: large enough for any real hub, small enough to catch a typo of zeros.
@@ -228,7 +229,7 @@ class BudgetRefusal(Contract):
     @property
     def message(self) -> str:
         """One sentence for the cell, for someone who never saw the configuration."""
-        spent, limit = f"${self.spent_usd:,.2f}", f"${self.limit_usd:,.2f}"
+        spent, limit = format_usd(self.spent_usd), format_usd(self.limit_usd)  # as every page shows money
         if self.limit == "agent":
             return (f"This agent has used {spent} of its {limit} monthly limit. "
                     f"{self.who_can_raise.capitalize()} can raise the limit on the agents dashboard.")

@@ -90,13 +90,15 @@ def test_the_footer_shows_the_months_spend_the_store_holds_against_the_limits(hu
         in_store(hub, lambda store: set_limits(store, None, None))
 
 
-@pytest.mark.parametrize("limit", ["person", "agent"])
+@pytest.mark.parametrize("limit", ["person", "agent", "hub"])
 def test_a_used_up_limit_is_refused_in_the_cell_before_the_model(hub, ada, agent, model, kernel_of, limit):
     email, _ = ada
 
     async def set_limit(store, value):
         if limit == "person":
             await store.set_person_limit(email, value)
+        elif limit == "hub":  # the whole hub's, set by admins
+            await store.set_hub_limit(value)
         else:
             await store.update_agent(agent["id"], {"monthly_limit_usd": value})
 
@@ -110,6 +112,9 @@ def test_a_used_up_limit_is_refused_in_the_cell_before_the_model(hub, ada, agent
         said = cell.error["evalue"]
         if limit == "person":
             assert "of your $0.00 monthly limit" in said and "an admin can raise it on the usage page" in said.lower()
+        elif limit == "hub":
+            assert "This hub has used" in said and "of its $0.00 monthly limit" in said \
+                and "an admin can raise it on the usage page" in said.lower()
         else:
             assert "This agent has used" in said and "$0.00 monthly limit" in said and "its owner" in said.lower()
         assert model.requests == []  # refused before the model
