@@ -289,16 +289,28 @@ def run_form_fields(notebook_text: str) -> dict[str, str] | None:
             for name, value in declared.items()}
 
 
+GALLERY_PAGE_SIZE = 60  # recipes on one page of the gallery; "Older recipes" leads to the next
+
+
 class GalleryListPage(GalleryPage):
     @web.authenticated
     async def get(self) -> None:
         await self.require_approved()
         query = self.get_query_argument("q", "")[:200]
         tag = self.get_query_argument("tag", "")[:RECIPE_LIMITS["tag"]]
-        recipes = await self.store.recipes.gallery(query=query or None, tag=tag or None, limit=60)
+        page = self.get_query_argument("page", "1")
+        if not (page.isascii() and page.isdigit() and 1 <= int(page) <= 1000):
+            raise web.HTTPError(400, "The gallery's page must be a whole number from 1 to 1000: follow the "
+                                     "page's own Older recipes link.")
+        page = int(page)
+        # Newest first; a page further on reads the pages before it too (the gallery is read from the top).
+        found = await self.store.recipes.gallery(query=query or None, tag=tag or None,
+                                                 limit=GALLERY_PAGE_SIZE * page + 1)
+        recipes = found[GALLERY_PAGE_SIZE * (page - 1):GALLERY_PAGE_SIZE * page]
         mine = await self.store.recipes.by_author(self.email)
-        tags = sorted({t for r in recipes for t in r.tags} | ({tag} if tag else set()), key=str.casefold)
+        tags = sorted({t for r in found for t in r.tags} | ({tag} if tag else set()), key=str.casefold)
         self.render_page("gallery.html", recipes=recipes, mine=mine, query=query, tag=tag, tags=tags,
+                         page=page, older=len(found) > GALLERY_PAGE_SIZE * page,
                          import_url=self.import_url, share_url="/hub/user-redirect/recipes/share")
 
 

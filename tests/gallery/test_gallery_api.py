@@ -258,3 +258,30 @@ async def test_the_agent_comes_from_the_notebook_when_the_request_leaves_it_out(
     agent = answer.json()["agent"]
     assert (agent["name"], agent["instructions"], agent["content_hash"]) == ("Carried", "From the notebook.",
                                                                              carried.content_hash)
+
+
+async def test_the_gallery_pages_on_past_its_first_page(service, approve, monkeypatch):
+    """Newest first, a page at a time, with links both ways that keep the search; a page that is not one is a 400."""
+    from agents_extension.service import gallery
+
+    monkeypatch.setattr(gallery, "GALLERY_PAGE_SIZE", 2)
+    ada, grace = await approve("ada"), await approve("grace")
+    titles = [f"Report number {n}" for n in range(5)]
+    for title in titles:
+        assert (await publish(service, ada, title=title, tags=["weekly"])).status_code == 201
+
+    async def page(arguments: str) -> str:
+        answer = await service.call("GET", f"recipes?{arguments}", token=grace.token)
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+    first, second, last = await page("page=1"), await page("page=2&tag=weekly"), await page("page=3&tag=weekly")
+    assert titles[4] in first and titles[3] in first and titles[2] not in first
+    assert titles[2] in second and titles[1] in second and titles[0] not in second
+    assert titles[0] in last and titles[1] not in last
+    assert 'id="older-recipes" href="' in first and 'id="newer-recipes"' not in first
+    assert "?page=3&amp;tag=weekly" in second and "?page=1&amp;tag=weekly" in second
+    assert 'id="older-recipes"' not in last
+    for bad in ("0", "x", "1e3", "²", "99999"):
+        refused = await service.call("GET", f"recipes?page={bad}", token=grace.token)
+        assert refused.status_code == 400 and "whole number" in refused.text, (bad, refused.status_code)
