@@ -36,6 +36,13 @@ from .upstream import (FORWARDED_REQUEST_HEADERS, FORWARDED_REQUEST_PREFIXES, FO
 log = logging.getLogger("model_gateway")
 AGENT_HEADER = "X-OMA-Agent"
 READ_CHUNK = 64 * 1024
+RECORD_RETRY_SECONDS = 120.0  # how long a request's usage record is tried again while the store is away
+
+
+def lost(record: UsageRecord, why: str) -> None:
+    """A usage record the store never took: logged whole (the person, agent, tokens, cost), so that the admins
+    can count it by hand; the month's figures miss it until then."""
+    log.error("LOST usage record (%s): %s", why, record.model_dump_json())
 # What a person is told when the store (agents, limits, spend) could not be read for the checks before a request.
 STORE_UNREADABLE = ("The model gateway could not read the platform's store (agents, limits and spend) to check this "
                     "request. Run the cell again in a moment; if it goes on, tell the hub's admins.")
@@ -74,7 +81,7 @@ class Gateway:
         self.models = models
         self.session = session
         self.connect_seconds = connect_seconds
-        self._recording: set[asyncio.Task] = set()
+        self._recording: dict[asyncio.Task, UsageRecord] = {}  # records being written, by their task
         self._answering: set[asyncio.Task] = set()  # the handlers of requests in flight
 
     # -- the checks --------------------------------------------------------------------------
@@ -169,22 +176,41 @@ class Gateway:
                              at=at, outcome=outcome)
         # A task of its own: the client may be gone, and its handler with it; the record must still land.
         task = asyncio.get_running_loop().create_task(self._save(self.ledger.record_usage, record))
-        self._recording.add(task)
-        task.add_done_callback(self._recording.discard)
+        self._recording[task] = record
+        task.add_done_callback(lambda done: self._recording.pop(done, None))
 
     async def _save(self, save, record) -> None:
-        for attempt in range(3):
+        """Write the record, trying again (with growing waits) while the store is away for up to
+        RECORD_RETRY_SECONDS: a request's cost is money spent, and the store counts a request id once, so
+        trying again never counts it twice. A record that still could not be written is logged whole."""
+        deadline, wait, attempt = time.monotonic() + RECORD_RETRY_SECONDS, 0.5, 0
+        while True:
+            attempt += 1
             try:
                 await save(record)
+                if attempt > 1:
+                    log.info("Recorded usage of request %s at attempt %d", record.request_id, attempt)
                 return
-            except Exception:
-                log.exception("Could not record usage of request %s (attempt %d)", record.request_id, attempt + 1)
-                await asyncio.sleep(0.5 * (attempt + 1))
+            except Exception as error:
+                if attempt == 1:
+                    log.exception("Could not record usage of request %s; trying again for up to %.0f s",
+                                  record.request_id, RECORD_RETRY_SECONDS)
+                if time.monotonic() + wait > deadline:
+                    lost(record, f"{attempt} attempts over {RECORD_RETRY_SECONDS:.0f} s: {error}")
+                    return
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 5.0)
 
     async def drained(self, timeout: float = 2.0) -> None:
-        """Wait (a little) for the usage records still being written."""
-        if self._recording:
-            await asyncio.wait(set(self._recording), timeout=timeout)
+        """Wait (a little) for the usage records still being written; those that are not (the gateway
+        is stopping while the store is away) are logged whole, for the admins to count by hand."""
+        pending = {task: record for task, record in self._recording.items() if not task.done()}
+        if pending:
+            await asyncio.wait(set(pending), timeout=timeout)
+        for task, record in pending.items():
+            if not task.done():
+                task.cancel()
+                lost(record, "the gateway stopped before the store confirmed it")
 
     # -- the endpoints --------------------------------------------------------------------------
     async def messages(self, request: web.Request) -> web.StreamResponse:

@@ -398,3 +398,29 @@ def test_a_client_gone_before_a_whole_answer_is_still_recorded(hub, model):
         assert wait_for(lambda: outcomes(hub, email), 15) == [("client_disconnected", 0, 0)]
     finally:
         model.release_stalls()
+
+
+def test_usage_the_store_could_not_take_at_once_is_recorded_once_it_is_back(hub, model, tmp_path):
+    """A request's cost is money spent: a store away for seconds (a failover) loses no record, and the record
+    counts once."""
+    email = person("gil")
+    own = hub.token_for(hub.sign_in(email))
+    token = gateway_token(hub, own, email)
+    store = tmp_path / "away.sqlite"
+    with another_gateway(hub, OMA_STORE_URL=f"sqlite:///{store}") as url:
+        with sqlite3.connect(store) as db:  # the gateway opened it; now its requests cannot be written
+            db.execute("ALTER TABLE usage_requests RENAME TO usage_requests_away")
+        model.script(say("Counted later."))
+        answer = requests.post(url + "/v1/messages", data=json.dumps(BODY), timeout=30, headers={
+            "content-type": "application/json", "anthropic-version": "2023-06-01", "Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200 and b"message_stop" in answer.content
+        time.sleep(5)  # longer than the gateway once tried (3 attempts over 3 s)
+        with sqlite3.connect(store) as db:
+            db.execute("ALTER TABLE usage_requests_away RENAME TO usage_requests")
+
+        def recorded():
+            with sqlite3.connect(store) as db:
+                return db.execute("SELECT person, outcome FROM usage_requests").fetchall()
+        assert wait_for(recorded, 20) == [(email, "complete")]
+        time.sleep(1)
+        assert recorded() == [(email, "complete")]
